@@ -1,0 +1,43 @@
+"""Reads of people and access, always inside the actor's workspace."""
+
+from django.db.models import QuerySet
+
+from touchpoint.accounts.models import ApiToken, Membership, Team
+from touchpoint.core.errors import NotFound
+from touchpoint.core.permissions import Actor, Role, lower_role
+
+
+def actor_for(membership: Membership, *, token: ApiToken | None = None) -> Actor:
+    role = membership.role_enum
+    if token is not None:
+        role = lower_role(role, Role(token.role))  # a token never exceeds the person who issued it
+    return Actor(workspace_id=membership.workspace_id, membership_id=membership.pk, role=role, via_token=token is not None)
+
+
+def memberships_for(actor: Actor) -> QuerySet[Membership]:
+    return Membership.objects.filter(workspace_id=actor.workspace_id).select_related("user")
+
+
+def teams_for(actor: Actor) -> QuerySet[Team]:
+    return Team.objects.filter(workspace_id=actor.workspace_id)
+
+
+def access_membership(actor: Actor, membership_id: int) -> Membership:
+    found = memberships_for(actor).filter(pk=membership_id).first()
+    if found is None:
+        raise NotFound(f"No user with id {membership_id} in this workspace.")
+    return found
+
+
+def access_team(actor: Actor, team_id: int) -> Team:
+    found = teams_for(actor).filter(pk=team_id).first()
+    if found is None:
+        raise NotFound(f"No team with id {team_id} in this workspace.")
+    return found
+
+
+def access_token(actor: Actor, token_id: int) -> ApiToken:
+    found = ApiToken.objects.filter(workspace_id=actor.workspace_id, pk=token_id).first()
+    if found is None:
+        raise NotFound(f"No API token with id {token_id} in this workspace.")
+    return found

@@ -1,0 +1,167 @@
+"""Reads of conversations that more than one caller needs: the inbox, the thread, search, the timeline."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from touchpoint.core.errors import NotFound, ValidationFailed
+from touchpoint.core.permissions import Actor
+from touchpoint.conversations.models import Conversation, Message, MessageKind, Status, Tag
+from touchpoint.customers.timeline import TimelineEntry
+
+VIEWS = ("mine", "unassigned", "open", "pending", "snoozed", "resolved", "all")
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    view: str = "open"
+    status: str | None = None
+    assignee_id: int | None = None
+    team_id: int | None = None
+    channel: str | None = None
+    tag: str | None = None
+    customer_id: int | None = None
+    updated_since: datetime | None = None
+
+
+def conversations_for(actor: Actor) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(workspace_id=actor.workspace_id)
+
+
+def inbox(actor: Actor, flt: InboxFilter = InboxFilter()) -> QuerySet[Conversation]:
+    """Conversations for a view and filters, newest activity first, with what a list row shows."""
+    qs = _view(conversations_for(actor), actor, flt.view)
+    if flt.status:
+        qs = qs.filter(status=flt.status)
+    if flt.assignee_id is not None:
+        qs = qs.filter(assignee_id=flt.assignee_id)
+    if flt.team_id is not None:
+        qs = qs.filter(team_id=flt.team_id)
+    if flt.channel:
+        qs = qs.filter(channel=flt.channel)
+    if flt.tag:
+        qs = qs.filter(tags__name=flt.tag.lower())
+    if flt.customer_id is not None:
+        qs = qs.filter(customer_id=flt.customer_id)
+    if flt.updated_since is not None:
+        qs = qs.filter(updated_at__gte=flt.updated_since)
+    return with_list_fields(qs)
+
+
+def with_list_fields(qs: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    return qs.select_related("customer", "assignee", "team").prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.order_by("name"))
+    )
+
+
+def _view(qs: QuerySet[Conversation], actor: Actor, view: str) -> QuerySet[Conversation]:
+    if view not in VIEWS:
+        raise ValidationFailed(f"Unknown view {view!r}; use one of {', '.join(VIEWS)}.", field="view")
+    if view == "mine":
+        return qs.filter(assignee_id=actor.membership_id, status=Status.OPEN)
+    if view == "unassigned":
+        return qs.filter(assignee__isnull=True, status=Status.OPEN)
+    if view == "all":
+        return qs
+    return qs.filter(status=view)
+
+
+def inbox_counts(actor: Actor) -> dict[str, int]:
+    """How many conversations each view holds. One grouped query over the workspace's unresolved rows."""
+    rows = (
+        conversations_for(actor)
+        .exclude(status=Status.RESOLVED)
+        .values("status")
+        .annotate(
+            n=Count("id"),
+            mine=Count("id", filter=Q(assignee_id=actor.membership_id)),
+            unassigned=Count("id", filter=Q(assignee__isnull=True)),
+        )
+    )
+    counts = dict.fromkeys(("mine", "unassigned", "open", "pending", "snoozed"), 0)
+    for row in rows:
+        counts[row["status"]] = row["n"]
+        if row["status"] == Status.OPEN:
+            counts["mine"] = row["mine"]
+            counts["unassigned"] = row["unassigned"]
+    return counts
+
+
+def access_conversation(actor: Actor, conversation_id: int) -> Conversation:
+    found = with_list_fields(conversations_for(actor).filter(pk=conversation_id)).first()
+    if found is None:
+        raise NotFound(f"No conversation with id {conversation_id} in this workspace.")
+    return found
+
+
+def thread(conversation: Conversation, *, after_id: int | None = None, limit: int = 200) -> list[Message]:
+    """The conversation's messages, oldest first (notes included: only agents read this)."""
+    qs = conversation.messages.select_related("author").prefetch_related("attachments")
+    if after_id is not None:
+        qs = qs.filter(id__gt=after_id)
+        return list(qs.order_by("created_at", "id")[:limit])
+    # The latest `limit` messages, shown oldest first.
+    latest = list(qs.order_by("-created_at", "-id")[:limit])
+    latest.reverse()
+    return latest
+
+
+def access_message(actor: Actor, message_id: int) -> Message:
+    found = Message.objects.filter(workspace_id=actor.workspace_id, pk=message_id).select_related("author").first()
+    if found is None:
+        raise NotFound(f"No message with id {message_id} in this workspace.")
+    return found
+
+
+def search_messages(actor: Actor, query: str, *, limit: int = 50) -> list[Message]:
+    """Full-text search over message text (FTS5 on SQLite, tsvector on PostgreSQL), newest first."""
+    terms = [t for t in "".join(c if c.isalnum() else " " for c in query).split() if t][:8]
+    if not terms:
+        return []
+    if connection.vendor == "postgresql":
+        ids_sql = (
+            "SELECT id FROM conversations_message WHERE workspace_id = %s "
+            "AND to_tsvector('simple', content_text) @@ to_tsquery('simple', %s) "
+            "ORDER BY created_at DESC, id DESC LIMIT %s"
+        )
+        params: list = [actor.workspace_id, " & ".join(f"{t.lower()}:*" for t in terms), limit]
+    else:
+        match = " ".join(f'"{t}"*' for t in terms)
+        ids_sql = (
+            "SELECT m.id FROM conversations_message_fts f JOIN conversations_message m ON m.id = f.rowid "
+            "WHERE conversations_message_fts MATCH %s AND m.workspace_id = %s "
+            "ORDER BY m.created_at DESC, m.id DESC LIMIT %s"
+        )
+        params = [match, actor.workspace_id, limit]
+    with connection.cursor() as cursor:
+        cursor.execute(ids_sql, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    found = Message.objects.filter(pk__in=ids).select_related("conversation", "customer", "author").in_bulk()
+    return [found[i] for i in ids if i in found]
+
+
+def timeline_source(customer_id: int, before: datetime | None, limit: int) -> list[TimelineEntry]:
+    """Conversations opened and messages exchanged, for the customer's timeline."""
+    messages = Message.objects.filter(customer_id=customer_id).exclude(kind=MessageKind.EVENT).select_related(
+        "conversation", "author"
+    )
+    conversations = Conversation.objects.filter(customer_id=customer_id)
+    if before is not None:
+        messages = messages.filter(created_at__lt=before)
+        conversations = conversations.filter(created_at__lt=before)
+    entries = [
+        TimelineEntry(
+            at=c.created_at, kind="conversation.opened", title=f"Conversation #{c.pk} opened on {c.get_channel_display()}",
+            body=c.subject, ref={"conversation_id": c.pk, "channel": c.channel, "status": c.status},
+        )
+        for c in conversations.order_by("-created_at")[:limit]
+    ]
+    for m in messages.order_by("-created_at", "-id")[:limit]:
+        who = m.author.display_name if m.author else m.get_sender_type_display()
+        entries.append(TimelineEntry(
+            at=m.created_at, kind=f"message.{m.kind}", title=f"{m.get_kind_display()} on {m.get_channel_display()} · {who}",
+            body=m.content_text[:280], ref={"conversation_id": m.conversation_id, "message_id": m.pk, "channel": m.channel},
+        ))
+    return entries

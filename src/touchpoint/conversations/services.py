@@ -1,0 +1,412 @@
+"""Every write to conversations and messages. Channels, views, the API and tasks all call these."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from touchpoint.accounts.models import Membership, Team
+from touchpoint.core.clock import now
+from touchpoint.core.errors import NotFound, ValidationFailed
+from touchpoint.core.events import publish
+from touchpoint.core.html import html_to_text, sanitize_html, text_to_html
+from touchpoint.core.permissions import Actor, Role
+from touchpoint.conversations.events import (
+    ConversationAssigned,
+    ConversationOpened,
+    ConversationStatusChanged,
+    ConversationUpdated,
+    MessageCreated,
+)
+from touchpoint.conversations.models import (
+    Attachment,
+    Channel,
+    Conversation,
+    Message,
+    MessageKind,
+    Priority,
+    SenderType,
+    Status,
+    Tag,
+)
+from touchpoint.customers.models import Customer
+from touchpoint.customers.services import resolve_customer
+
+MAX_MESSAGE_CHARS = 100_000
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Content:
+    """A message body as given: plain text (escaped) or HTML (sanitized)."""
+
+    text: str = ""
+    html: str = ""
+
+    def render(self) -> tuple[str, str]:
+        if self.html:
+            clean = sanitize_html(self.html[:MAX_MESSAGE_CHARS])
+            return clean, html_to_text(clean)
+        text = self.text[:MAX_MESSAGE_CHARS]
+        return text_to_html(text), text.strip()
+
+
+# ---- incoming -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def receive_message(
+    *,
+    workspace_id: int,
+    channel: str,
+    content: Content,
+    sender: tuple[str, str] | None = None,
+    customer: Customer | None = None,
+    sender_name: str = "",
+    external_id: str = "",
+    conversation: Conversation | None = None,
+    subject: str = "",
+    attachments: list[IncomingFile] = (),
+    sent_at: datetime | None = None,
+    metadata: dict | None = None,
+) -> tuple[Message, bool]:
+    """The one entry for a customer's message from any channel. Returns (message, created).
+
+    The same (channel, external_id) is stored once: a replayed webhook returns the first message.
+    """
+    _check_channel(channel)
+    if external_id:
+        existing = Message.objects.filter(workspace_id=workspace_id, channel=channel, external_id=external_id).first()
+        if existing is not None:
+            return existing, False
+    if customer is None:
+        if sender is None:
+            raise ValidationFailed("A message needs a sender identity or a customer.", field="sender")
+        customer = resolve_customer(workspace_id=workspace_id, kind=sender[0], value=sender[1], name=sender_name)
+    elif customer.workspace_id != workspace_id:
+        raise NotFound("No such customer in this workspace.")
+    at = sent_at or now()
+    if conversation is None:
+        conversation = _conversation_to_continue(customer, channel)
+    if conversation is None:
+        conversation = _open(workspace_id=workspace_id, customer=customer, channel=channel, subject=subject, at=at)
+    elif conversation.workspace_id != workspace_id or conversation.customer_id != customer.pk:
+        raise NotFound("No such conversation for this customer.")
+    try:
+        with transaction.atomic():
+            message = _store(conversation, kind=MessageKind.INCOMING, sender_type=SenderType.CUSTOMER, channel=channel,
+                             content=content, external_id=external_id, at=at, attachments=attachments, metadata=metadata)
+    except IntegrityError:
+        # A concurrent delivery of the same external id won the race: theirs is the message.
+        return Message.objects.get(workspace_id=workspace_id, channel=channel, external_id=external_id), False
+    previous = conversation.status
+    if previous != Status.OPEN:
+        conversation.status = Status.OPEN  # a customer writing again reopens, unpends and wakes
+        conversation.snoozed_until = None
+    if conversation.waiting_since is None:
+        conversation.waiting_since = at
+    _touch(conversation, message)
+    conversation.save()
+    if previous != Status.OPEN:
+        _system_event(conversation, f"Reopened by the customer's message (was {previous}).")
+        publish(ConversationStatusChanged(workspace_id=workspace_id, conversation_id=conversation.pk,
+                                          status=Status.OPEN, previous_status=previous))
+    return message, True
+
+
+def _conversation_to_continue(customer: Customer, channel: str) -> Conversation | None:
+    """The customer's unresolved conversation on this channel, else one resolved recently enough to reopen."""
+    recent = now() - timedelta(seconds=settings.REOPEN_WINDOW_S)
+    return (
+        Conversation.objects.filter(customer=customer, channel=channel)
+        .filter(~Q(status=Status.RESOLVED) | Q(resolved_at__gte=recent))
+        .order_by("-last_message_at", "-id")
+        .first()
+    )
+
+
+# ---- opening and agent messages --------------------------------------------------------------
+
+
+@transaction.atomic
+def open_conversation(
+    *, actor: Actor, customer: Customer, channel: str, subject: str = "", content: Content | None = None,
+    priority: str = Priority.NORMAL,
+) -> Conversation:
+    """An agent starts a conversation (an outbound email, a call back). The first message is theirs."""
+    _check_channel(channel)
+    _check_same(actor, customer)
+    _check_choice(priority, Priority, "priority")
+    conversation = _open(workspace_id=actor.workspace_id, customer=customer, channel=channel, subject=subject, at=now(),
+                         priority=priority)
+    if content is not None:
+        reply(actor=actor, conversation=conversation, content=content)
+    return conversation
+
+
+def _open(*, workspace_id: int, customer: Customer, channel: str, subject: str, at: datetime,
+          priority: str = Priority.NORMAL) -> Conversation:
+    conversation = Conversation.objects.create(
+        workspace_id=workspace_id, customer=customer, channel=channel, subject=subject.strip()[:255], priority=priority,
+        last_message_at=at, created_at=at, updated_at=at,
+    )
+    publish(ConversationOpened(workspace_id=workspace_id, conversation_id=conversation.pk, customer_id=customer.pk))
+    return conversation
+
+
+@transaction.atomic
+def reply(
+    *, actor: Actor, conversation: Conversation, content: Content, channel: str | None = None,
+    attachments: list[IncomingFile] = (),
+) -> Message:
+    """A public reply by an agent. It may go out on another channel than the conversation's."""
+    _check_same(actor, conversation)
+    channel = channel or conversation.channel
+    _check_channel(channel)
+    _check_not_empty(content, attachments)
+    at = now()
+    message = _store(conversation, kind=MessageKind.OUTGOING, sender_type=SenderType.AGENT, channel=channel,
+                     content=content, author_id=actor.membership_id, at=at, attachments=attachments)
+    if conversation.first_response_at is None:
+        conversation.first_response_at = at
+    conversation.waiting_since = None
+    _touch(conversation, message)
+    conversation.save()
+    return message
+
+
+@transaction.atomic
+def add_note(*, actor: Actor, conversation: Conversation, content: Content, attachments: list[IncomingFile] = ()) -> Message:
+    """An internal note: seen by agents only, never delivered to the customer, never a response."""
+    _check_same(actor, conversation)
+    _check_not_empty(content, attachments)
+    message = _store(conversation, kind=MessageKind.NOTE, sender_type=SenderType.AGENT, channel=conversation.channel,
+                     content=content, author_id=actor.membership_id, at=now(), attachments=attachments)
+    conversation.updated_at = message.created_at
+    conversation.save(update_fields=["updated_at"])
+    return message
+
+
+def _store(
+    conversation: Conversation, *, kind: str, sender_type: str, channel: str, content: Content, at: datetime,
+    author_id: int | None = None, external_id: str = "", attachments: list[IncomingFile] = (), metadata: dict | None = None,
+) -> Message:
+    html, text = content.render()
+    message = Message.objects.create(
+        workspace_id=conversation.workspace_id, conversation=conversation, customer_id=conversation.customer_id,
+        kind=kind, sender_type=sender_type, author_id=author_id, channel=channel, content_html=html, content_text=text,
+        external_id=external_id, metadata=metadata or {}, created_at=at,
+    )
+    for incoming in attachments:
+        _attach(message, incoming)
+    publish(MessageCreated(workspace_id=conversation.workspace_id, conversation_id=conversation.pk,
+                           message_id=message.pk, kind=kind))
+    return message
+
+
+def _attach(message: Message, incoming: IncomingFile) -> Attachment:
+    size = len(incoming.data)
+    if size > settings.ATTACHMENT_MAX_BYTES:
+        limit_mb = settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)
+        raise ValidationFailed(f"{incoming.filename} is {size / 1048576:.1f} MB; attachments may be at most {limit_mb} MB.",
+                               code="attachment_too_large", field="attachments")
+    content_type = (incoming.content_type or "application/octet-stream").split(";")[0].strip().lower()
+    if content_type not in settings.ATTACHMENT_CONTENT_TYPES:
+        raise ValidationFailed(f"{incoming.filename}: files of type {content_type} are not accepted.",
+                               code="attachment_type", field="attachments")
+    name = incoming.filename.replace("/", "_").replace("\\", "_")[:255] or "attachment"
+    return Attachment.objects.create(
+        workspace_id=message.workspace_id, message=message, file=ContentFile(incoming.data, name=name), filename=name,
+        content_type=content_type, size=size,
+    )
+
+
+def _system_event(conversation: Conversation, text: str) -> Message:
+    return _store(conversation, kind=MessageKind.EVENT, sender_type=SenderType.SYSTEM, channel=conversation.channel,
+                  content=Content(text=text), at=now())
+
+
+def _touch(conversation: Conversation, message: Message) -> None:
+    conversation.last_message_at = message.created_at
+    conversation.updated_at = message.created_at
+    preview = message.content_text or ", ".join(a.filename for a in message.attachments.all())
+    conversation.last_message_preview = preview.replace("\n", " ")[:200]
+
+
+# ---- assignment, status, tags ----------------------------------------------------------------
+
+
+@transaction.atomic
+def assign(*, actor: Actor, conversation: Conversation, assignee: Membership | None) -> Conversation:
+    _check_same(actor, conversation)
+    if assignee is not None:
+        _check_same(actor, assignee)
+        if not assignee.is_active:
+            raise ValidationFailed(f"{assignee.display_name} is deactivated and cannot take conversations.", field="assignee")
+    previous = conversation.assignee_id
+    new = assignee.pk if assignee else None
+    if previous == new:
+        return conversation
+    conversation.assignee = assignee
+    conversation.updated_at = now()
+    conversation.save(update_fields=["assignee", "updated_at"])
+    who = _name(actor)
+    _system_event(conversation, f"{who} assigned this to {assignee.display_name}." if assignee else f"{who} unassigned this.")
+    publish(ConversationAssigned(workspace_id=actor.workspace_id, conversation_id=conversation.pk, assignee_id=new,
+                                 previous_assignee_id=previous, team_id=conversation.team_id))
+    return conversation
+
+
+@transaction.atomic
+def transfer_to_team(*, actor: Actor, conversation: Conversation, team: Team | None, keep_assignee: bool = False) -> Conversation:
+    """Hand the conversation to a team. The assignee is cleared unless they are in the new team."""
+    _check_same(actor, conversation)
+    if team is not None:
+        _check_same(actor, team)
+    if conversation.team_id == (team.pk if team else None):
+        return conversation
+    previous = conversation.assignee_id
+    conversation.team = team
+    if not keep_assignee and previous and (team is None or not team.members.filter(pk=previous).exists()):
+        conversation.assignee = None
+    conversation.updated_at = now()
+    conversation.save(update_fields=["team", "assignee", "updated_at"])
+    _system_event(conversation, f"{_name(actor)} transferred this to {team.name if team else 'no team'}.")
+    publish(ConversationAssigned(workspace_id=actor.workspace_id, conversation_id=conversation.pk,
+                                 assignee_id=conversation.assignee_id, previous_assignee_id=previous, team_id=conversation.team_id))
+    return conversation
+
+
+@transaction.atomic
+def change_status(
+    *, actor: Actor | None, conversation: Conversation, status: str, snoozed_until: datetime | None = None
+) -> Conversation:
+    """Open, pending (waiting on the customer), snoozed until a time, or resolved. `actor` None is the system."""
+    if actor is not None:
+        _check_same(actor, conversation)
+    _check_choice(status, Status, "status")
+    at = now()
+    if status == Status.SNOOZED:
+        if snoozed_until is None or snoozed_until <= at:
+            raise ValidationFailed("Snoozing needs a time in the future to wake the conversation.", field="snoozed_until")
+    elif snoozed_until is not None:
+        raise ValidationFailed("Only a snoozed conversation has a wake-up time.", field="snoozed_until")
+    previous = conversation.status
+    if previous == status and conversation.snoozed_until == snoozed_until:
+        return conversation
+    conversation.status = status
+    conversation.snoozed_until = snoozed_until
+    if status == Status.RESOLVED:
+        conversation.resolved_at = at
+        conversation.first_resolved_at = conversation.first_resolved_at or at
+        conversation.waiting_since = None
+    conversation.updated_at = at
+    conversation.save()
+    who = _name(actor) if actor else "Touchpoint"
+    label = f"snoozed it until {snoozed_until:%Y-%m-%d %H:%M} UTC" if snoozed_until else f"set it to {status}"
+    _system_event(conversation, f"{who} {label}.")
+    publish(ConversationStatusChanged(workspace_id=conversation.workspace_id, conversation_id=conversation.pk,
+                                      status=status, previous_status=previous))
+    return conversation
+
+
+def wake_snoozed(*, at: datetime | None = None) -> int:
+    """Reopen every conversation whose snooze has run out. Safe to run from several workers at once."""
+    at = at or now()
+    woken = 0
+    for conversation_id in Conversation.objects.filter(status=Status.SNOOZED, snoozed_until__lte=at).values_list("pk", flat=True):
+        with transaction.atomic():
+            conversation = Conversation.objects.select_for_update().filter(pk=conversation_id, status=Status.SNOOZED).first()
+            if conversation is not None:
+                change_status(actor=None, conversation=conversation, status=Status.OPEN)
+                woken += 1
+    return woken
+
+
+@transaction.atomic
+def update_conversation(
+    *, actor: Actor, conversation: Conversation, priority: str | None = None, subject: str | None = None,
+    custom_fields: dict | None = None,
+) -> Conversation:
+    _check_same(actor, conversation)
+    changed = []
+    if priority is not None and priority != conversation.priority:
+        _check_choice(priority, Priority, "priority")
+        conversation.priority = priority
+        changed.append("priority")
+    if subject is not None and subject != conversation.subject:
+        conversation.subject = subject.strip()[:255]
+        changed.append("subject")
+    if custom_fields is not None:
+        if not isinstance(custom_fields, dict) or not all(isinstance(k, str) and k for k in custom_fields):
+            raise ValidationFailed("Custom fields must be an object of name → value.", field="custom_fields")
+        merged = {**conversation.custom_fields, **custom_fields}
+        conversation.custom_fields = {k: v for k, v in merged.items() if v is not None}
+        changed.append("custom_fields")
+    if changed:
+        conversation.updated_at = now()
+        conversation.save()
+        publish(ConversationUpdated(workspace_id=actor.workspace_id, conversation_id=conversation.pk, fields=tuple(changed)))
+    return conversation
+
+
+@transaction.atomic
+def tag(*, actor: Actor, conversation: Conversation, add: list[str] = (), remove: list[str] = ()) -> Conversation:
+    _check_same(actor, conversation)
+    names_add = {_tag_name(n) for n in add}
+    names_remove = {_tag_name(n) for n in remove}
+    for name in names_add:
+        tag_row, _ = Tag.objects.get_or_create(workspace_id=actor.workspace_id, name=name)
+        conversation.tags.add(tag_row)
+    if names_remove:
+        conversation.tags.remove(*Tag.objects.filter(workspace_id=actor.workspace_id, name__in=names_remove))
+    if names_add or names_remove:
+        conversation.updated_at = now()
+        conversation.save(update_fields=["updated_at"])
+        publish(ConversationUpdated(workspace_id=actor.workspace_id, conversation_id=conversation.pk, fields=("tags",)))
+    return conversation
+
+
+def _tag_name(name: str) -> str:
+    name = str(name).strip().lower()
+    if not name or len(name) > 50:
+        raise ValidationFailed(f"A tag is 1–50 characters; got {name!r}.", field="tags")
+    return name
+
+
+# ---- checks ----------------------------------------------------------------------------------
+
+
+def _check_same(actor: Actor, obj: object) -> None:
+    actor.require(Role.AGENT)
+    if getattr(obj, "workspace_id", None) != actor.workspace_id:
+        raise NotFound("No such record in this workspace.")
+
+
+def _check_channel(channel: str) -> None:
+    _check_choice(channel, Channel, "channel")
+
+
+def _check_choice(value: str, choices: type, field: str) -> None:
+    if value not in choices.values:
+        raise ValidationFailed(f"Unknown {field} {value!r}; use one of {', '.join(choices.values)}.", field=field)
+
+
+def _check_not_empty(content: Content, attachments: list[IncomingFile]) -> None:
+    if not (content.text.strip() or html_to_text(content.html)) and not attachments:
+        raise ValidationFailed("The message is empty; write something or attach a file.", field="content")
+
+
+def _name(actor: Actor) -> str:
+    if actor.membership_id is None:
+        return "Touchpoint"
+    return Membership.objects.filter(pk=actor.membership_id).values_list("display_name", flat=True).first() or "Someone"

@@ -1,0 +1,45 @@
+"""Domain events, published by services after their transaction commits.
+
+Listeners are registered explicitly (each app's `listeners.register()` from `AppConfig.ready`),
+never through model signals, so that what runs on a change is readable in one place.
+A listener's failure is logged and does not undo the committed change nor stop the other listeners.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DomainEvent:
+    name: ClassVar[str] = "event"
+    workspace_id: int
+
+
+E = TypeVar("E", bound=DomainEvent)
+Handler = Callable[[Any], None]
+_handlers: dict[type[DomainEvent], list[Handler]] = defaultdict(list)
+
+
+def subscribe(event_type: type[E], handler: Callable[[E], None]) -> None:
+    if handler not in _handlers[event_type]:
+        _handlers[event_type].append(handler)
+
+
+def publish(event: DomainEvent) -> None:
+    """Deliver `event` to its listeners once the surrounding transaction commits (at once if none)."""
+    transaction.on_commit(lambda: dispatch(event), robust=True)
+
+
+def dispatch(event: DomainEvent) -> None:
+    for handler in list(_handlers[type(event)]):
+        try:
+            handler(event)
+        except Exception:  # a broken listener must not hide the event from the others
+            log.exception("listener %s failed on %s", getattr(handler, "__qualname__", handler), event.name)

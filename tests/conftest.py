@@ -1,0 +1,56 @@
+"""Shared fixtures. A test that needs a server it cannot reach is skipped on a laptop and fails under CI=true."""
+
+import os
+
+import pytest
+
+from touchpoint.accounts import services as accounts
+from touchpoint.accounts.selectors import actor_for
+from touchpoint.core.permissions import Actor, Role
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def skip_or_fail(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true, so this is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+class Desk:
+    """A workspace with an admin, a supervisor and two agents, and actors for each."""
+
+    def __init__(self, slug: str) -> None:
+        self.workspace, self.admin = accounts.create_workspace(
+            name=f"Desk {slug}", slug=slug, admin_email=f"admin@{slug}.test", admin_password="admin-pass-1",
+            admin_name=f"Admin {slug}",
+        )
+        self.admin_actor = actor_for(self.admin)
+        self.supervisor = accounts.add_member(actor=self.admin_actor, email=f"sup@{slug}.test", password="sup-pass-12",
+                                              display_name=f"Sam {slug}", role=Role.SUPERVISOR)
+        self.agent = accounts.add_member(actor=self.admin_actor, email=f"ana@{slug}.test", password="agent-pass-1",
+                                         display_name=f"Ana {slug}", role=Role.AGENT)
+        self.agent2 = accounts.add_member(actor=self.admin_actor, email=f"ben@{slug}.test", password="agent-pass-2",
+                                          display_name=f"Ben {slug}", role=Role.AGENT)
+        self.agent_actor: Actor = actor_for(self.agent)
+        self.agent2_actor: Actor = actor_for(self.agent2)
+        self.supervisor_actor: Actor = actor_for(self.supervisor)
+
+    @property
+    def id(self) -> int:
+        return self.workspace.pk
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def desk(db) -> Desk:
+    return Desk("acme")
+
+
+@pytest.fixture
+def other_desk(db) -> Desk:
+    return Desk("globex")
