@@ -99,6 +99,9 @@ class AgentSkill(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.skill_id}@{self.proficiency}"
+
 
 class ApiToken(models.Model):
     """A bearer token. Only its SHA-256 is stored; the key is shown once, when issued."""
@@ -125,3 +128,6 @@ class LoginFailure(models.Model):
     username = models.CharField(max_length=150, db_index=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.username} at {self.at:%Y-%m-%d %H:%M}"

@@ -6,9 +6,9 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from touchpoint.conversations.models import Conversation, Message, MessageKind, Status, Tag
 from touchpoint.core.errors import NotFound, ValidationFailed
 from touchpoint.core.permissions import Actor
-from touchpoint.conversations.models import Conversation, Message, MessageKind, Status, Tag
 from touchpoint.customers.timeline import TimelineEntry
 
 VIEWS = ("mine", "unassigned", "open", "pending", "snoozed", "resolved", "all")
@@ -144,24 +144,24 @@ def search_messages(actor: Actor, query: str, *, limit: int = 50) -> list[Messag
 
 def timeline_source(customer_id: int, before: datetime | None, limit: int) -> list[TimelineEntry]:
     """Conversations opened and messages exchanged, for the customer's timeline."""
-    messages = Message.objects.filter(customer_id=customer_id).exclude(kind=MessageKind.EVENT).select_related(
-        "conversation", "author"
-    )
+    messages = Message.objects.filter(customer_id=customer_id).exclude(kind=MessageKind.EVENT).select_related("author")
     conversations = Conversation.objects.filter(customer_id=customer_id)
     if before is not None:
         messages = messages.filter(created_at__lt=before)
         conversations = conversations.filter(created_at__lt=before)
-    entries = [
-        TimelineEntry(
-            at=c.created_at, kind="conversation.opened", title=f"Conversation #{c.pk} opened on {c.get_channel_display()}",
-            body=c.subject, ref={"conversation_id": c.pk, "channel": c.channel, "status": c.status},
-        )
-        for c in conversations.order_by("-created_at")[:limit]
-    ]
+    entries = []
     for m in messages.order_by("-created_at", "-id")[:limit]:
         who = m.author.display_name if m.author else m.get_sender_type_display()
         entries.append(TimelineEntry(
             at=m.created_at, kind=f"message.{m.kind}", title=f"{m.get_kind_display()} on {m.get_channel_display()} · {who}",
             body=m.content_text[:280], ref={"conversation_id": m.conversation_id, "message_id": m.pk, "channel": m.channel},
         ))
+    # Messages first: at equal times the stable sort keeps "opened" below its first message.
+    entries += [
+        TimelineEntry(
+            at=c.created_at, kind="conversation.opened", title=f"Conversation #{c.pk} opened on {c.get_channel_display()}",
+            body=c.subject, ref={"conversation_id": c.pk, "channel": c.channel, "status": c.status},
+        )
+        for c in conversations.order_by("-created_at")[:limit]
+    ]
     return entries

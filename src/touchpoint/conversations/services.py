@@ -9,11 +9,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from touchpoint.accounts.models import Membership, Team
-from touchpoint.core.clock import now
-from touchpoint.core.errors import NotFound, ValidationFailed
-from touchpoint.core.events import publish
-from touchpoint.core.html import html_to_text, sanitize_html, text_to_html
-from touchpoint.core.permissions import Actor, Role
 from touchpoint.conversations.events import (
     ConversationAssigned,
     ConversationOpened,
@@ -32,6 +27,11 @@ from touchpoint.conversations.models import (
     Status,
     Tag,
 )
+from touchpoint.core.clock import now
+from touchpoint.core.errors import NotFound, ValidationFailed
+from touchpoint.core.events import publish
+from touchpoint.core.html import html_to_text, sanitize_html, text_to_html
+from touchpoint.core.permissions import Actor, Role
 from touchpoint.customers.models import Customer
 from touchpoint.customers.services import resolve_customer
 

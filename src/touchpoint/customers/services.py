@@ -154,8 +154,9 @@ def merge_customers(*, actor: Actor, source: Customer, target: Customer) -> Cust
 
 def _move_related_rows(source: Customer, target: Customer) -> dict[str, int]:
     moved: dict[str, int] = {}
-    for rel in Customer._meta.related_objects:
-        if rel.related_model is Customer or not (rel.one_to_many or rel.one_to_one):
+    # include_hidden: relations declared with related_name="+" point at the customer too.
+    for rel in Customer._meta.get_fields(include_hidden=True):
+        if rel.concrete or not (rel.one_to_many or rel.one_to_one) or rel.related_model is Customer:
             continue
         count = rel.related_model._base_manager.filter(**{rel.field.name: source}).update(**{rel.field.name: target})
         if count:
