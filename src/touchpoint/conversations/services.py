@@ -63,7 +63,6 @@ class Content:
 # ---- incoming -------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def receive_message(
     *,
     workspace_id: int,
@@ -81,33 +80,46 @@ def receive_message(
 ) -> tuple[Message, bool]:
     """The one entry for a customer's message from any channel. Returns (message, created).
 
-    The same (channel, external_id) is stored once: a replayed webhook returns the first message.
+    The same (channel, external_id) is stored once: a replayed webhook returns the first message,
+    and when two deliveries race, the loser's whole attempt (customer, conversation) is rolled back.
     """
     _check_channel(channel)
     if external_id:
         existing = Message.objects.filter(workspace_id=workspace_id, channel=channel, external_id=external_id).first()
         if existing is not None:
             return existing, False
-    if customer is None:
-        if sender is None:
-            raise ValidationFailed("A message needs a sender identity or a customer.", field="sender")
-        customer = resolve_customer(workspace_id=workspace_id, kind=sender[0], value=sender[1], name=sender_name)
-    elif customer.workspace_id != workspace_id:
-        raise NotFound("No such customer in this workspace.")
-    at = sent_at or now()
+    try:
+        with transaction.atomic():
+            if customer is None:
+                if sender is None:
+                    raise ValidationFailed("A message needs a sender identity or a customer.", field="sender")
+                customer = resolve_customer(workspace_id=workspace_id, kind=sender[0], value=sender[1], name=sender_name)
+            elif customer.workspace_id != workspace_id:
+                raise NotFound("No such customer in this workspace.")
+            message = _receive(workspace_id, channel, customer, content, conversation, subject, external_id,
+                               attachments, sent_at or now(), metadata)
+            return message, True
+    except IntegrityError:
+        winner = external_id and Message.objects.filter(
+            workspace_id=workspace_id, channel=channel, external_id=external_id
+        ).first()
+        if not winner:
+            raise
+        return winner, False
+
+
+def _receive(
+    workspace_id: int, channel: str, customer: Customer, content: Content, conversation: Conversation | None,
+    subject: str, external_id: str, attachments: list[IncomingFile], at: datetime, metadata: dict | None,
+) -> Message:
     if conversation is None:
         conversation = _conversation_to_continue(customer, channel)
     if conversation is None:
         conversation = _open(workspace_id=workspace_id, customer=customer, channel=channel, subject=subject, at=at)
     elif conversation.workspace_id != workspace_id or conversation.customer_id != customer.pk:
         raise NotFound("No such conversation for this customer.")
-    try:
-        with transaction.atomic():
-            message = _store(conversation, kind=MessageKind.INCOMING, sender_type=SenderType.CUSTOMER, channel=channel,
-                             content=content, external_id=external_id, at=at, attachments=attachments, metadata=metadata)
-    except IntegrityError:
-        # A concurrent delivery of the same external id won the race: theirs is the message.
-        return Message.objects.get(workspace_id=workspace_id, channel=channel, external_id=external_id), False
+    message = _store(conversation, kind=MessageKind.INCOMING, sender_type=SenderType.CUSTOMER, channel=channel,
+                     content=content, external_id=external_id, at=at, attachments=attachments, metadata=metadata)
     previous = conversation.status
     if previous != Status.OPEN:
         conversation.status = Status.OPEN  # a customer writing again reopens, unpends and wakes
@@ -120,7 +132,7 @@ def receive_message(
         _system_event(conversation, f"Reopened by the customer's message (was {previous}).")
         publish(ConversationStatusChanged(workspace_id=workspace_id, conversation_id=conversation.pk,
                                           status=Status.OPEN, previous_status=previous))
-    return message, True
+    return message
 
 
 def _conversation_to_continue(customer: Customer, channel: str) -> Conversation | None:
