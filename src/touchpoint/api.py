@@ -1,5 +1,35 @@
-"""The REST API v1: one NinjaAPI, each app contributing its router."""
+"""The REST API v1: one NinjaAPI, each app contributing its router.
 
-from ninja import NinjaAPI
+Every endpoint authenticates with a bearer API token (or the logged-in session), answers errors as
+application/problem+json and pages long lists with opaque cursors; see core/api.py.
+"""
 
-api = NinjaAPI(title="Touchpoint API", version="1.0.0", urls_namespace="api-v1")
+from touchpoint.accounts.api import router as accounts_router
+from touchpoint.conversations.api import router as conversations_router
+from touchpoint.core.api import JSONParser, SessionAuth, TokenAuth, TouchpointAPI, install_problem_handlers
+from touchpoint.customers.api import router as customers_router
+
+DESCRIPTION = """Customer service and customer experience on one record per customer.
+
+**Authentication**: `Authorization: Bearer <key>` with an API token issued by an admin (a token acts
+with at most its issuer's role), or the logged-in session with the CSRF token for writes.
+
+**Errors** are `application/problem+json`: `{type, title, status, detail, code, field?, errors?}`;
+branch on `code`, show `detail`.
+
+**Lists** that grow return `{items, next_cursor}`; pass `next_cursor` back as `cursor` until it is null.
+Timestamps are ISO 8601 in UTC.
+"""
+
+api = TouchpointAPI(
+    title="Touchpoint API",
+    version="1.0.0",
+    description=DESCRIPTION,
+    urls_namespace="api-v1",
+    auth=[TokenAuth(), SessionAuth()],
+    parser=JSONParser(),
+)
+install_problem_handlers(api)
+api.add_router("", accounts_router)
+api.add_router("", customers_router)
+api.add_router("", conversations_router)

@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from touchpoint.accounts.models import ApiToken, Membership, Team
+from touchpoint.accounts.models import ApiToken, Membership, Skill, Team, User, Workspace
 from touchpoint.core.errors import NotFound
 from touchpoint.core.permissions import Actor, Role, lower_role
 
@@ -12,6 +12,10 @@ def actor_for(membership: Membership, *, token: ApiToken | None = None) -> Actor
     if token is not None:
         role = lower_role(role, Role(token.role))  # a token never exceeds the person who issued it
     return Actor(workspace_id=membership.workspace_id, membership_id=membership.pk, role=role, via_token=token is not None)
+
+
+def workspace_of(actor: Actor) -> Workspace:
+    return Workspace.objects.get(pk=actor.workspace_id)
 
 
 def memberships_for(actor: Actor) -> QuerySet[Membership]:
@@ -41,3 +45,28 @@ def access_token(actor: Actor, token_id: int) -> ApiToken:
     if found is None:
         raise NotFound(f"No API token with id {token_id} in this workspace.")
     return found
+
+
+def skills_for(actor: Actor) -> QuerySet[Skill]:
+    return Skill.objects.filter(workspace_id=actor.workspace_id)
+
+
+def access_skill(actor: Actor, skill_id: int) -> Skill:
+    found = skills_for(actor).filter(pk=skill_id).first()
+    if found is None:
+        raise NotFound(f"No skill with id {skill_id} in this workspace.")
+    return found
+
+
+def tokens_for(actor: Actor) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(workspace_id=actor.workspace_id).order_by("-created_at", "-id")
+
+
+def session_membership(user: User, workspace_id: object = None) -> Membership | None:
+    """The active membership a logged-in person works in: the session's chosen workspace, else their first.
+
+    A session that chose a workspace the person has since left gets None, never another workspace."""
+    memberships = Membership.objects.filter(user=user, is_active=True).order_by("pk")
+    if workspace_id is not None:
+        return memberships.filter(workspace_id=workspace_id).first() if isinstance(workspace_id, int) else None
+    return memberships.first()

@@ -116,6 +116,34 @@ def set_role(*, actor: Actor, membership: Membership, role: Role) -> Membership:
     return membership
 
 
+@transaction.atomic
+def update_member(
+    *, actor: Actor, membership: Membership, role: Role | None = None, display_name: str | None = None,
+    is_active: bool | None = None,
+) -> Membership:
+    """An admin edits a person's role, name or access in one go: all of it applies, or none."""
+    actor.require(Role.ADMIN)
+    _same_workspace(actor, membership)
+    if role is not None and role != membership.role:
+        set_role(actor=actor, membership=membership, role=role)
+    if display_name is not None:
+        if not display_name.strip():
+            raise ValidationFailed("A display name cannot be empty.", field="display_name")
+        membership.display_name = display_name.strip()[:120]
+        membership.save(update_fields=["display_name"])
+    if is_active is not None and is_active != membership.is_active:
+        if not is_active and membership.role == Role.ADMIN:
+            admins = Membership.objects.filter(workspace_id=actor.workspace_id, role=Role.ADMIN, is_active=True).count()
+            if admins <= 1:
+                raise Conflict("A workspace needs at least one active admin; make someone else admin first.",
+                               field="is_active")
+        membership.is_active = is_active
+        membership.save(update_fields=["is_active"])
+        audit.record(workspace_id=actor.workspace_id, actor_id=actor.membership_id,
+                     action="member.reactivated" if is_active else "member.deactivated", obj=membership)
+    return membership
+
+
 def update_workspace_settings(
     *, actor: Actor, workspace: Workspace, name: str | None = None, timezone: str | None = None,
     business_hours: dict | None = None, holidays: list[str] | None = None,
@@ -169,6 +197,18 @@ def set_agent_skill(*, actor: Actor, membership: Membership, skill: Skill, profi
         membership=membership, skill=skill, defaults={"proficiency": proficiency, "workspace_id": actor.workspace_id}
     )
     return agent_skill
+
+
+@transaction.atomic
+def set_agent_skills(*, actor: Actor, membership: Membership, levels: list[tuple[Skill, int]]) -> list[AgentSkill]:
+    """Replace a person's skills with exactly `levels`; skills left out are taken away."""
+    actor.require(Role.SUPERVISOR)
+    _same_workspace(actor, membership, *(skill for skill, _ in levels))
+    skill_ids = [skill.pk for skill, _ in levels]
+    if len(set(skill_ids)) != len(skill_ids):
+        raise ValidationFailed("Each skill may be listed once.", field="skills")
+    AgentSkill.objects.filter(membership=membership).exclude(skill_id__in=skill_ids).delete()
+    return [set_agent_skill(actor=actor, membership=membership, skill=skill, proficiency=level) for skill, level in levels]
 
 
 def hash_token(key: str) -> str:
