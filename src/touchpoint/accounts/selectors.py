@@ -70,3 +70,8 @@ def session_membership(user: User, workspace_id: object = None) -> Membership | 
     if workspace_id is not None:
         return memberships.filter(workspace_id=workspace_id).first() if isinstance(workspace_id, int) else None
     return memberships.first()
+
+
+def memberships_of(user: User) -> QuerySet[Membership]:
+    """The workspaces a logged-in person may work in, for the workspace switcher."""
+    return Membership.objects.filter(user=user, is_active=True).select_related("workspace").order_by("workspace__name")

@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from touchpoint.conversations.models import Conversation, Message, MessageKind, Status, Tag
+from touchpoint.conversations.models import Attachment, Conversation, Message, MessageKind, Status, Tag
 from touchpoint.core.errors import NotFound, ValidationFailed
 from touchpoint.core.permissions import Actor
 from touchpoint.customers.timeline import TimelineEntry
@@ -106,6 +106,17 @@ def thread(conversation: Conversation, *, after_id: int | None = None, limit: in
     latest = list(qs.order_by("-created_at", "-id")[:limit])
     latest.reverse()
     return latest
+
+
+def access_attachment(actor: Actor, attachment_id: int) -> Attachment:
+    found = Attachment.objects.filter(workspace_id=actor.workspace_id, pk=attachment_id).first()
+    if found is None:
+        raise NotFound(f"No attachment with id {attachment_id} in this workspace.")
+    return found
+
+
+def tags_for(actor: Actor) -> QuerySet[Tag]:
+    return Tag.objects.filter(workspace_id=actor.workspace_id).order_by("name")
 
 
 def access_message(actor: Actor, message_id: int) -> Message:

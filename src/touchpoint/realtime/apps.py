@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class RealtimeConfig(AppConfig):
     name = "touchpoint.realtime"
     label = "realtime"
+
+    def ready(self) -> None:
+        from touchpoint.realtime import listeners
+
+        listeners.register()

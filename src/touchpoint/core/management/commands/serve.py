@@ -1,0 +1,35 @@
+import os
+import warnings
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve the web app, the API and the live sockets (uvicorn), with the task worker in-process."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="address to listen on")
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)), help="port to listen on")
+        parser.add_argument("--no-worker", action="store_true",
+                            help="do not run tasks and periodic jobs here (run `touchpoint worker` instead)")
+
+    def handle(self, *args, host: str, port: int, no_worker: bool, **options) -> None:
+        import uvicorn
+
+        from touchpoint.core.worker import start_background_worker
+
+        # WhiteNoise serves from the finders (nothing to collect) and warns when STATIC_ROOT is missing.
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+        # Files (static, attachments) are read by a thread under ASGI; Django says so on every one.
+        warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
+        stop = None if no_worker else start_background_worker()
+        self.stdout.write(f"Touchpoint on http://{host}:{port}/" + ("" if no_worker else " (with the task worker)"))
+        try:
+            # Channels' router speaks no lifespan protocol; static files come from WhiteNoise.
+            uvicorn.run("touchpoint.asgi:application", host=host, port=port, lifespan="off",
+                        log_level=os.environ.get("LOG_LEVEL", "warning").lower(), proxy_headers=True)
+        finally:
+            if stop is not None:
+                stop.set()

@@ -1,0 +1,222 @@
+// Live inbox: one WebSocket per page. Events carry ids only; what changed is fetched again through
+// the ordinary authenticated views with htmx, so the socket never carries message content.
+// Reconnects with backoff and resumes from the last event id seen: nothing lost, nothing doubled.
+(function () {
+  "use strict";
+
+  const inbox = document.getElementById("inbox");
+  if (!inbox || !window.WebSocket) return;
+
+  const me = Number(document.body.dataset.me || 0);
+  const seen = new Set();
+  const seenOrder = [];
+  let lastEventId = Number(inbox.dataset.lastEventId || 0);
+  let socket = null;
+  let attempt = 0;
+  let viewing = null;
+  const viewers = new Map(); // connection id -> {id, name}
+
+  // ---- the socket ----------------------------------------------------------------------------
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    setState("connecting");
+    socket = new WebSocket(scheme + "://" + location.host + "/ws/agent/?last_event_id=" + lastEventId);
+    socket.addEventListener("open", () => {
+      attempt = 0;
+      setState("live");
+      viewing = null;
+      announce();
+    });
+    socket.addEventListener("message", (message) => handle(JSON.parse(message.data)));
+    socket.addEventListener("close", (event) => {
+      socket = null;
+      viewers.clear();
+      renderViewers();
+      if (event.code === 4403) {
+        setState("off");
+        return; // signed out or no workspace: the next page load goes to the login
+      }
+      setState("connecting");
+      // 0.5 s, 1 s, 2 s … up to 30 s, with jitter so a restarted server is not hit all at once.
+      const delay = Math.min(30000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
+      attempt += 1;
+      setTimeout(connect, delay);
+    });
+  }
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  }
+
+  function setState(state) {
+    const indicator = document.getElementById("live-state");
+    if (indicator) indicator.dataset.state = state;
+  }
+
+  function handle(message) {
+    if (message.type === "event") {
+      if (seen.has(message.id)) return;
+      remember(message.id);
+      lastEventId = Math.max(lastEventId, message.id);
+      apply(message);
+    } else if (message.type === "hello") {
+      lastEventId = Math.max(lastEventId, message.last_event_id);
+    } else if (message.type === "resync") {
+      // Away too long to replay: fetch everything shown again.
+      lastEventId = message.last_event_id;
+      refreshNav();
+      refreshList();
+      if (openConversation()) refreshConversation(openConversation());
+    } else if (message.type === "presence") {
+      presence(message);
+    }
+  }
+
+  function remember(id) {
+    seen.add(id);
+    seenOrder.push(id);
+    if (seenOrder.length > 2000) seen.delete(seenOrder.shift());
+  }
+
+  // ---- applying an event ---------------------------------------------------------------------
+
+  function apply(event) {
+    schedule("nav", refreshNav);
+    const id = event.conversation_id;
+    if (!id) return;
+    const activity = event.event === "message.created" || event.event === "conversation.opened";
+    schedule("row-" + id, () => refreshRow(id, activity));
+    if (openConversation() === id) {
+      if (event.event === "message.created") schedule("thread", () => refreshThread(id));
+      else schedule("header", () => refreshHeader(id));
+    }
+  }
+
+  // Bursts of events (a status change brings a system message too) become one request each.
+  const timers = new Map();
+  function schedule(key, task) {
+    if (timers.has(key)) return;
+    timers.set(key, setTimeout(() => {
+      timers.delete(key);
+      task();
+    }, 120));
+  }
+
+  function query() {
+    const list = document.getElementById("conv-list");
+    return list ? list.dataset.query : "";
+  }
+
+  function openConversation() {
+    const pane = document.getElementById("conversation");
+    return pane ? Number(pane.dataset.conversationId) : null;
+  }
+
+  function refreshNav() {
+    if (!document.getElementById("inbox-nav")) return;
+    htmx.ajax("GET", "/inbox/nav/?" + query(), { target: "#inbox-nav", swap: "outerHTML" });
+  }
+
+  function refreshList() {
+    htmx.ajax("GET", "/inbox/rows/?" + query(), { target: "#conv-list", swap: "innerHTML" })
+      .then(() => window.touchpoint && window.touchpoint.markOpen());
+  }
+
+  // Fetch the row as the current view shows it into a detached holder, then put it where it sorts
+  // (newest activity first), or drop it if the conversation left this view.
+  function refreshRow(id, activity) {
+    const list = document.getElementById("conv-list");
+    if (!list) return;
+    const holder = document.createElement("div");
+    holder.hidden = true;
+    document.body.appendChild(holder);
+    htmx.ajax("GET", "/conversations/" + id + "/row/?" + query(), { target: holder, swap: "innerHTML" }).then(() => {
+      const fresh = holder.querySelector(".conv-row");
+      const old = document.getElementById("conv-row-" + id);
+      const hadFocus = old && old.contains(document.activeElement);
+      if (!fresh) {
+        if (old) old.remove();
+      } else {
+        if (old && old.classList.contains("is-selected")) fresh.classList.add("is-selected");
+        if (old && !activity) old.replaceWith(fresh);
+        else {
+          if (old) old.remove();
+          place(list, fresh);
+        }
+        if (hadFocus) fresh.querySelector(".conv-link").focus();
+      }
+      holder.remove();
+    });
+  }
+
+  function place(list, row) {
+    list.querySelector(".list-empty")?.remove();
+    const key = row.dataset.sort;
+    const later = Array.from(list.querySelectorAll(".conv-row")).find((r) => r.dataset.sort < key);
+    if (later) {
+      list.insertBefore(row, later);
+      return;
+    }
+    // Older than every loaded row: if more pages exist, it will come with "load more".
+    if (!list.querySelector(".load-more")) list.appendChild(row);
+  }
+
+  function refreshThread(id) {
+    const thread = document.getElementById("thread");
+    if (!thread) return;
+    const atBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 80;
+    htmx.ajax("GET", "/conversations/" + id + "/thread/", { target: "#thread", swap: "outerHTML" }).then(() => {
+      if (atBottom && window.touchpoint) window.touchpoint.scrollThread();
+    });
+    refreshHeader(id); // the preview, status and assignee may have moved with the message
+  }
+
+  function refreshHeader(id) {
+    const header = document.getElementById("conv-header");
+    if (!header) return;
+    // Do not pull the form from under someone using it: retry once they leave it.
+    if (header.contains(document.activeElement) && document.activeElement.matches("input, select")) {
+      document.activeElement.addEventListener("blur", () => schedule("header", () => refreshHeader(id)), { once: true });
+      return;
+    }
+    htmx.ajax("GET", "/conversations/" + id + "/header/", { target: "#conv-header", swap: "outerHTML" });
+  }
+
+  function refreshConversation(id) {
+    refreshThread(id);
+  }
+
+  // ---- who is viewing ------------------------------------------------------------------------
+
+  function announce() {
+    const open = openConversation();
+    if (open === viewing) return;
+    viewers.clear();
+    renderViewers();
+    viewing = open;
+    send(open ? { type: "view", conversation_id: open } : { type: "leave" });
+  }
+
+  function presence(message) {
+    if (message.conversation_id !== openConversation() || message.agent.id === me) return;
+    if (message.action === "leave") viewers.delete(message.conn);
+    else viewers.set(message.conn, message.agent);
+    renderViewers();
+  }
+
+  function renderViewers() {
+    const box = document.getElementById("viewers");
+    if (!box) return;
+    const names = Array.from(new Set(Array.from(viewers.values()).map((a) => a.name))).sort();
+    box.textContent = names.length ? names.join(", ") + (names.length > 1 ? " are" : " is") + " viewing" : "";
+  }
+
+  document.addEventListener("htmx:afterSettle", (event) => {
+    if (event.detail.target && event.detail.target.id === "pane") announce();
+    if (event.detail.target && ["thread", "conv-header"].includes(event.detail.target.id)) renderViewers();
+  });
+  window.addEventListener("popstate", () => setTimeout(announce, 0));
+
+  connect();
+})();
