@@ -62,6 +62,8 @@ def create_workspace(
     slug = slugify(slug or name)[:60]
     if not slug:
         raise ValidationFailed("A workspace needs a name.", field="name")
+    if len(name) > Workspace._meta.get_field("name").max_length:
+        raise ValidationFailed("A workspace name is at most 120 characters.", field="name")
     if Workspace.objects.filter(slug=slug).exists():
         raise Conflict(f"A workspace with the address {slug!r} exists already.", field="slug")
     workspace = Workspace.objects.create(
