@@ -165,6 +165,9 @@ def _field_error(error: dict[str, Any]) -> dict[str, Any]:
     message = error.get("msg", "Invalid value.")
     if message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
+    if "[key]" in path:  # the name of an entry is wrong, not its value
+        path = [p for p in path if p != "[key]"]
+        message = f"this name is not accepted: {message}"
     return {"in": source, "field": ".".join(str(p) for p in path), "code": error.get("type", "invalid"), "message": message}
 
 
