@@ -69,8 +69,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
     user = authenticate(request, username=email, password=form.cleaned_data["password"])
     if user is None:
         record_login_failure(username=email, ip=request.META.get("REMOTE_ADDR"))
-        message = _locked_message() if is_locked_out(email) else "Wrong email or password."
-        return _login_refused(request, next_url, message, 401, email)
+        if is_locked_out(email):
+            return _login_refused(request, next_url, _locked_message(), 429, email)
+        return _login_refused(request, next_url, "Wrong email or password.", 401, email)
     clear_login_failures(username=email)
     login(request, user)  # a new session key: a session id planted before login is worthless
     return HttpResponseRedirect(next_url)
