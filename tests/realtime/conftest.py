@@ -10,9 +10,9 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 
+from tests.conftest import Desk
 from touchpoint.asgi import application
 from touchpoint.core.api import SESSION_WORKSPACE_KEY
-from tests.conftest import Desk
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ import uuid
 
 import pytest
 
+from tests.conftest import skip_or_fail
 from touchpoint.conversations import services as conversations
 from touchpoint.conversations.services import Content
-from tests.conftest import skip_or_fail
 
 from .conftest import events, open_socket, run
 
