@@ -134,10 +134,9 @@ def test_endpoint_refuses_bad_input_and_changes_nothing(desk, other_desk, endpoi
         assert_problem(response, 422, "validation_failed")
 
     for key in used.used:
-        in_path = "{%s}" % key in endpoint.path
-        if in_path:
+        if f"{{{key}}}" in endpoint.path:
             for bad in ("abc", "0", str(2**70)):
-                response = _unchanged(lambda bad=bad: _request(api, endpoint, Ids(mine), body=endpoint.body,
+                response = _unchanged(lambda bad=bad, key=key: _request(api, endpoint, Ids(mine), body=endpoint.body,
                                                                path_ids={key: bad}))
                 assert_problem(response, 422, "validation_failed")
         unknown = _unchanged(lambda key=key: _request(api, endpoint, Ids({**mine, key: UNKNOWN_ID}), body=endpoint.body))
