@@ -1,5 +1,7 @@
 """The API's edge: authentication (tokens, sessions, CSRF), problem+json errors, cursor pagination."""
 
+import base64
+import json
 from datetime import timedelta
 
 import pytest
@@ -246,7 +248,15 @@ def test_pages_use_the_sort_key_not_offset(desk):
     assert listing and not any("OFFSET" in sql for sql in listing)
 
 
-@pytest.mark.parametrize("cursor", ["not-a-cursor", "e30", "W10", "WyJjdXN0b21lcnMucmVjZW50IiwgIm5vdCBhIGRhdGUiLCAxXQ"])
+def _cursor(*parts) -> str:
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode()
+
+
+@pytest.mark.parametrize("cursor", [
+    "not-a-cursor", "%%%", "e30", "W10", _cursor("customers.recent", "not a date", 1),
+    _cursor("customers.recent", "0001-01-01T00:00:00+05:00", 1), _cursor("customers.recent", "2026-01-01T00:00:00", 1),
+    _cursor("customers.recent", "2026-01-01T00:00:00+00:00", 2**70), _cursor("customers.recent", 5, 1),
+])
 def test_damaged_cursor_is_400(desk, cursor):
     assert_problem(api_as(desk.agent).get("/customers", cursor=cursor), 400, "invalid_cursor")
 

@@ -8,7 +8,6 @@ import base64
 import binascii
 import json
 import logging
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -23,7 +22,8 @@ from django.urls import URLPattern, re_path
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 from ninja.parser import Parser
-from ninja.security import APIKeyCookie, HttpBearer
+from ninja.security import HttpBearer
+from ninja.security.base import AuthBase
 from ninja.utils import check_csrf
 from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field
 
@@ -35,7 +35,7 @@ from touchpoint.core.permissions import Actor
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-MAX_ID = 2**63 - 1  # the largest id a database column holds; a bigger one is an unknown id, not a crash
+MAX_ID = 2**63 - 1  # the largest id a column holds: bigger ones are refused up front, not overflowed in SQL
 SESSION_WORKSPACE_KEY = "workspace_id"  # which of a person's workspaces the logged-in session works in
 _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -53,8 +53,8 @@ def _plausible(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+# An ISO 8601 timestamp with a time zone, e.g. 2026-03-01T09:30:00Z: a time without one is ambiguous.
 When = Annotated[AwareDatetime, AfterValidator(_plausible)]
-"""An ISO 8601 timestamp with a time zone, e.g. 2026-03-01T09:30:00Z."""
 
 
 class Input(Schema):
@@ -77,10 +77,12 @@ class TokenAuth(HttpBearer):
         return actor_for(api_token.membership, token=api_token)
 
 
-class SessionAuth(APIKeyCookie):
+class SessionAuth(AuthBase):
     """The logged-in web session, so the agent workspace can call the API. Writes need the CSRF token."""
 
-    param_name = settings.SESSION_COOKIE_NAME
+    openapi_type = "apiKey"
+    openapi_in = "cookie"
+    openapi_name = settings.SESSION_COOKIE_NAME
 
     def __call__(self, request: HttpRequest) -> Actor | None:
         user = getattr(request, "user", None)
@@ -90,12 +92,6 @@ class SessionAuth(APIKeyCookie):
             raise AuthorizationError(message="CSRF check failed: send the X-CSRFToken header with the csrftoken cookie's value.")
         membership = session_membership(user, request.session.get(SESSION_WORKSPACE_KEY))
         return actor_for(membership) if membership is not None else None
-
-    def _get_key(self, request: HttpRequest) -> str | None:  # pragma: no cover - __call__ reads the session itself
-        return request.COOKIES.get(self.param_name)
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:  # pragma: no cover
-        return None
 
 
 def actor(request: HttpRequest) -> Actor:
@@ -367,7 +363,8 @@ class Keyset:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             name, value, last_id = json.loads(raw)
             at = datetime.fromisoformat(value)
-        except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+            at = at.astimezone(UTC) if at.tzinfo else at  # a hand-made year 1 or 9999 overflows here, not in SQL
+        except (binascii.Error, ValueError, TypeError, OverflowError):
             raise InvalidCursor("This cursor is damaged; use next_cursor exactly as returned, or start without one.",
                                 field="cursor") from None
         if name != self.name or at.tzinfo is None or not isinstance(last_id, int) or not 0 < last_id <= MAX_ID:
@@ -376,8 +373,7 @@ class Keyset:
         return at, last_id
 
 
-def page_of(keyset: Keyset, qs: QuerySet[M], *, cursor: str | None, limit: int,
-            build: Callable[[Sequence[M]], Sequence[Any]] | None = None) -> dict[str, Any]:
-    """A `Page` body: the rows (optionally turned into something else) and the cursor after them."""
+def page_of(keyset: Keyset, qs: QuerySet[M], *, cursor: str | None, limit: int) -> dict[str, Any]:
+    """A `Page` body: the rows and the cursor after them."""
     rows, next_cursor = keyset.page(qs, cursor=cursor, limit=limit)
-    return {"items": build(rows) if build else rows, "next_cursor": next_cursor}
+    return {"items": rows, "next_cursor": next_cursor}
