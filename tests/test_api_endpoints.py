@@ -146,3 +146,21 @@ def test_endpoint_refuses_bad_input_and_changes_nothing(desk, other_desk, endpoi
 
     response = _request(api, endpoint, Ids(mine), body=endpoint.body)
     assert response.status_code == endpoint.ok, response.content[:500]
+
+
+def test_nothing_of_another_workspace_shows_through_any_read(desk, other_desk):
+    """Workspace B's people, customers and messages all carry "globex"; no read by A's token may show it."""
+    mine = Ids({**populate(desk), "jo_email": "jo@acme.test"})
+    populate(other_desk)
+    api = api_as(desk.admin)
+    reads = [e for e in ENDPOINTS if e.method == "GET"]
+    extra = [("/customers", {"q": "jo"}), ("/conversations", {"view": "all"}), ("/search/messages", {"q": "order"}),
+             ("/customers", {"updated_since": "2000-01-01T00:00:00Z"})]
+    for endpoint in reads:
+        response = _request(api, endpoint, Ids(mine))
+        assert response.status_code == 200, (str(endpoint), response.content[:300])
+        assert b"globex" not in response.content.lower(), str(endpoint)
+    for path, query in extra:
+        response = api.get(path, **query)
+        assert response.status_code == 200 and response.json(), (path, query)
+        assert b"globex" not in response.content.lower(), (path, query)
