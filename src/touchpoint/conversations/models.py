@@ -125,6 +125,9 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["conversation", "created_at", "id"], name="msg_thread"),
             models.Index(fields=["customer", "-created_at"], name="msg_customer"),
+            # Search lists matches newest first: walking this index stops after the first page of matches,
+            # where sorting every match of a common word reads a third of the table (PostgreSQL).
+            models.Index(fields=["workspace", "-created_at", "-id"], name="msg_recent"),
         ]
 
     def __str__(self) -> str:

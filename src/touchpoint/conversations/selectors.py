@@ -140,8 +140,10 @@ def search_messages(actor: Actor, query: str, *, limit: int = 50) -> list[Messag
         params: list = [actor.workspace_id, " & ".join(f"{t.lower()}:*" for t in terms), limit]
     else:
         match = " ".join(f'"{t}"*' for t in terms)
+        # CROSS JOIN keeps the full-text index as the outer loop: otherwise SQLite walks msg_recent and
+        # probes FTS5 once per message, seconds for a rare word.
         ids_sql = (
-            "SELECT m.id FROM conversations_message_fts f JOIN conversations_message m ON m.id = f.rowid "
+            "SELECT m.id FROM conversations_message_fts f CROSS JOIN conversations_message m ON m.id = f.rowid "
             "WHERE conversations_message_fts MATCH %s AND m.workspace_id = %s "
             "ORDER BY m.created_at DESC, m.id DESC LIMIT %s"
         )
