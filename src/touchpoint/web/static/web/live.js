@@ -93,15 +93,66 @@
     }
   }
 
-  // Bursts of events (a status change brings a system message too) become one request each.
+  // Bursts of events (a status change brings a system message too) become one request each, and a
+  // part of the page never has two refreshes in flight: one that is asked for meanwhile runs after.
+  // (Each request also names its own source element: htmx keeps one request per element.)
   const timers = new Map();
+  const running = new Map();
   function schedule(key, task) {
     if (timers.has(key)) return;
     timers.set(key, setTimeout(() => {
       timers.delete(key);
-      task();
+      exclusive(key, task);
     }, 120));
   }
+
+  function exclusive(key, task) {
+    if (actionsInFlight && PANE_PARTS.includes(key)) {
+      deferred.set(key, task); // the agent's own action brings a fresh header and thread anyway
+      return;
+    }
+    const busy = running.get(key);
+    if (busy) {
+      busy.next = task;
+      return;
+    }
+    const state = { next: null };
+    running.set(key, state);
+    Promise.resolve().then(task).catch(() => {}).finally(() => {
+      running.delete(key);
+      if (state.next) exclusive(key, state.next);
+    });
+  }
+
+  // While the agent's own action in the pane (a reply, resolve, assign…) is in flight, the live
+  // refreshes of that pane wait: its response swaps the header and thread itself, and must find them
+  // where it left them. A live refresh already under way is called off and runs again afterwards.
+  const PANE_PARTS = ["thread", "header"];
+  const deferred = new Map();
+  let actionsInFlight = 0;
+
+  function isPaneAction(event) {
+    const elt = event.detail.elt;
+    return elt instanceof Element && elt.closest("#conversation form") !== null;
+  }
+
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    if (!isPaneAction(event)) return;
+    actionsInFlight += 1;
+    for (const id of ["thread", "conv-header"]) {
+      const part = document.getElementById(id);
+      if (part) htmx.trigger(part, "htmx:abort");
+    }
+  });
+
+  document.addEventListener("htmx:afterRequest", (event) => {
+    if (!isPaneAction(event)) return;
+    actionsInFlight = Math.max(0, actionsInFlight - 1);
+    if (actionsInFlight) return;
+    const waiting = Array.from(deferred.entries());
+    deferred.clear();
+    waiting.forEach(([key, task]) => exclusive(key, task));
+  });
 
   function query() {
     const list = document.getElementById("conv-list");
@@ -114,12 +165,14 @@
   }
 
   function refreshNav() {
-    if (!document.getElementById("inbox-nav")) return;
-    htmx.ajax("GET", "/inbox/nav/?" + query(), { target: "#inbox-nav", swap: "outerHTML" });
+    const nav = document.getElementById("inbox-nav");
+    if (!nav) return null;
+    return htmx.ajax("GET", "/inbox/nav/?" + query(), { source: nav, target: nav, swap: "outerHTML" });
   }
 
   function refreshList() {
-    htmx.ajax("GET", "/inbox/rows/?" + query(), { target: "#conv-list", swap: "innerHTML" })
+    const list = document.getElementById("conv-list");
+    return htmx.ajax("GET", "/inbox/rows/?" + query(), { source: list, target: list, swap: "innerHTML" })
       .then(() => window.touchpoint && window.touchpoint.markOpen());
   }
 
@@ -127,11 +180,12 @@
   // (newest activity first), or drop it if the conversation left this view.
   function refreshRow(id, activity) {
     const list = document.getElementById("conv-list");
-    if (!list) return;
+    if (!list) return null;
     const holder = document.createElement("div");
     holder.hidden = true;
     document.body.appendChild(holder);
-    htmx.ajax("GET", "/conversations/" + id + "/row/?" + query(), { target: holder, swap: "innerHTML" }).then(() => {
+    const url = "/conversations/" + id + "/row/?" + query();
+    return htmx.ajax("GET", url, { source: holder, target: holder, swap: "innerHTML" }).then(() => {
       const fresh = holder.querySelector(".conv-row");
       const old = document.getElementById("conv-row-" + id);
       const hadFocus = old && old.contains(document.activeElement);
@@ -164,27 +218,29 @@
 
   function refreshThread(id) {
     const thread = document.getElementById("thread");
-    if (!thread) return;
+    if (!thread) return null;
+    schedule("header", () => refreshHeader(id)); // a message may reopen the conversation
     const atBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 80;
-    htmx.ajax("GET", "/conversations/" + id + "/thread/", { target: "#thread", swap: "outerHTML" }).then(() => {
+    const url = "/conversations/" + id + "/thread/";
+    return htmx.ajax("GET", url, { source: thread, target: thread, swap: "outerHTML" }).then(() => {
       if (atBottom && window.touchpoint) window.touchpoint.scrollThread();
     });
-    refreshHeader(id); // the preview, status and assignee may have moved with the message
   }
 
   function refreshHeader(id) {
     const header = document.getElementById("conv-header");
-    if (!header) return;
-    // Do not pull the form from under someone using it: retry once they leave it.
+    if (!header) return null;
+    // Do not pull the form from under someone using it: refresh once they leave it.
     if (header.contains(document.activeElement) && document.activeElement.matches("input, select")) {
       document.activeElement.addEventListener("blur", () => schedule("header", () => refreshHeader(id)), { once: true });
-      return;
+      return null;
     }
-    htmx.ajax("GET", "/conversations/" + id + "/header/", { target: "#conv-header", swap: "outerHTML" });
+    const url = "/conversations/" + id + "/header/";
+    return htmx.ajax("GET", url, { source: header, target: header, swap: "outerHTML" });
   }
 
   function refreshConversation(id) {
-    refreshThread(id);
+    return refreshThread(id);
   }
 
   // ---- who is viewing ------------------------------------------------------------------------
