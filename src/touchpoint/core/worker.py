@@ -18,8 +18,14 @@ def _wake_snoozed() -> None:
     wake_snoozed()
 
 
+def _prune_live_events() -> None:
+    from touchpoint.realtime.services import prune_live_events
+
+    prune_live_events()
+
+
 # (every N seconds, job). Each job is idempotent: several workers may run it at once.
-PERIODIC: list[tuple[float, Callable[[], None]]] = [(30.0, _wake_snoozed)]
+PERIODIC: list[tuple[float, Callable[[], None]]] = [(30.0, _wake_snoozed), (3600.0, _prune_live_events)]
 
 
 def run_periodic(stop: threading.Event) -> None:
