@@ -53,7 +53,8 @@ def test_an_existing_user_becomes_admin_with_their_password_unchanged(db, capsys
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--name", "Globex", "--admin-email", "x@globex.test", "--admin-password", "long-enough-1"], "exists already"),
+        (["--name", "Globex", "--admin-email", "x@globex.test", "--admin-password", "long-enough-1"],
+         "exists already. Choose another with --slug"),
         (["--name", "New", "--admin-email", "x@new.test", "--admin-password", "long-enough-1", "--timezone", "Mars/Base"],
          "Unknown time zone"),
         (["--name", "New", "--admin-email", "not-an-email", "--admin-password", "long-enough-1"], "not an email address"),

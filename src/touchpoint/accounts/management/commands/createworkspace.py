@@ -32,7 +32,8 @@ class Command(BaseCommand):
                 admin_name=admin_name, timezone=timezone,
             )
         except DomainError as error:
-            raise CommandError(error.message) from None
+            hint = " Choose another with --slug." if error.field == "slug" else ""
+            raise CommandError(error.message + hint) from None
         self.stdout.write(self.style.SUCCESS(f"Created workspace “{workspace.name}” ({workspace.slug}, {workspace.timezone})."))
         note = " (an existing user: their password is unchanged)" if existing_user else ""
         self.stdout.write(f"Admin: {admin.user.email}{note}")
