@@ -40,3 +40,15 @@ def test_a_failing_listener_does_not_stop_the_others(desk, received, django_capt
     finally:
         events._handlers[MessageCreated].remove(broken)
     assert len(received) == 1
+
+
+def test_outbox_listener_runs_inside_the_transaction(desk, django_capture_on_commit_callbacks):
+    seen: list = []
+    events.subscribe_in_transaction(MessageCreated, seen.append)
+    try:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            receive_message(workspace_id=desk.id, channel="api", sender=("external", "c-4"), content=Content(text="x"))
+            assert len(seen) == 1  # ran before commit, so its writes share the transaction
+            raise RuntimeError("rolled back")
+    finally:
+        events._outbox_handlers[MessageCreated].remove(seen.append)

@@ -3,6 +3,10 @@
 Listeners are registered explicitly (each app's `listeners.register()` from `AppConfig.ready`),
 never through model signals, so that what runs on a change is readable in one place.
 A listener's failure is logged and does not undo the committed change nor stop the other listeners.
+
+Outbox listeners (`subscribe_in_transaction`) run at publish time, inside the service's transaction:
+they only write rows (typically enqueue a task with the database task backend), so work that must
+never be lost (delivering a reply, a webhook) commits or rolls back together with the change.
 """
 
 import logging
@@ -25,6 +29,7 @@ class DomainEvent:
 E = TypeVar("E", bound=DomainEvent)
 Handler = Callable[[Any], None]
 _handlers: dict[type[DomainEvent], list[Handler]] = defaultdict(list)
+_outbox_handlers: dict[type[DomainEvent], list[Handler]] = defaultdict(list)
 
 
 def subscribe(event_type: type[E], handler: Callable[[E], None]) -> None:
@@ -32,8 +37,15 @@ def subscribe(event_type: type[E], handler: Callable[[E], None]) -> None:
         _handlers[event_type].append(handler)
 
 
+def subscribe_in_transaction(event_type: type[E], handler: Callable[[E], None]) -> None:
+    if handler not in _outbox_handlers[event_type]:
+        _outbox_handlers[event_type].append(handler)
+
+
 def publish(event: DomainEvent) -> None:
-    """Deliver `event` to its listeners once the surrounding transaction commits (at once if none)."""
+    """Run outbox listeners now, in the transaction; deliver to the others once it commits."""
+    for handler in list(_outbox_handlers[type(event)]):
+        handler(event)  # a failure here fails the use case: nothing is half-written
     transaction.on_commit(lambda: dispatch(event), robust=True)
 
 
