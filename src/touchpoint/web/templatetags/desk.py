@@ -31,6 +31,20 @@ def stamp(value: datetime | None) -> str:
 
 
 @register.filter
+def moment(value: datetime | None) -> str:
+    """Time with the day when it is not today: 14:05, "Nov 23, 14:05", "2025-11-23 14:05"."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    today = timezone.localtime()
+    if local.date() == today.date():
+        return local.strftime("%H:%M")
+    if local.year == today.year:
+        return f"{local:%b} {local.day}, {local:%H:%M}"
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+@register.filter
 def sort_key(value: datetime) -> str:
     """What the live client compares to place a row: microseconds since the epoch, zero-padded."""
     return f"{int(value.timestamp() * 1_000_000):020d}"
