@@ -15,6 +15,7 @@ says so.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -163,17 +164,21 @@ class _Writer:
     def __init__(self, connection) -> None:
         self.connection = connection
 
-    def columns(self, table: str) -> list[str]:
-        with self.connection.cursor() as cursor:
-            return [c.name for c in self.connection.introspection.get_table_description(cursor, table)]
-
     def insert(self, table: str, rows: Iterable[dict | tuple], columns: tuple[str, ...] | None = None) -> None:
+        """Rows are dicts (their keys name the columns; columns left out take their defaults) or
+        tuples in the order of `columns`."""
+        rows = iter(rows)
+        first = next(rows, None)
+        if first is None:
+            return
+        self.write(table, columns or tuple(first), itertools.chain([first], rows))
+
+    def write(self, table: str, columns: tuple[str, ...], rows: Iterator[dict | tuple]) -> None:
         raise NotImplementedError
 
 
 class _SQLiteWriter(_Writer):
-    def insert(self, table, rows, columns=None):
-        columns = columns or tuple(self.columns(table))
+    def write(self, table, columns, rows):
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         raw = self.connection.connection
         for chunk in _chunks(rows, 20_000):
@@ -186,8 +191,7 @@ class _SQLiteWriter(_Writer):
 
 
 class _PostgresWriter(_Writer):
-    def insert(self, table, rows, columns=None):
-        columns = columns or tuple(self.columns(table))
+    def write(self, table, columns, rows):
         with self.connection.cursor() as cursor:
             raw = cursor.cursor  # psycopg's own cursor, for COPY
             with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
