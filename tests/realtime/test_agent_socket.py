@@ -97,6 +97,19 @@ async def test_resume_replays_exactly_the_missed_events(live_desk, live_other_de
     await again.disconnect()
 
 
+async def test_a_socket_away_too_long_is_told_to_reload_instead_of_replaying(live_desk, monkeypatch):
+    from touchpoint.realtime import selectors
+
+    monkeypatch.setattr(selectors, "REPLAY_LIMIT", 2)
+    await run(customer_writes, live_desk, email="a@example.com")
+    await run(customer_writes, live_desk, email="b@example.com")  # four events in all
+    latest = await run(latest_event_id, live_desk.id)
+    socket = await open_socket(live_desk.agent, last_event_id=latest - 4)
+    assert await socket.receive_json_from() == {"type": "resync", "last_event_id": latest}
+    assert await socket.receive_nothing(timeout=0.2)
+    await socket.disconnect()
+
+
 async def test_an_event_sent_to_two_of_a_sockets_groups_arrives_once(live_desk):
     conversation = await run(customer_writes, live_desk)
     socket = await open_socket(live_desk.agent)

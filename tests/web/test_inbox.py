@@ -307,3 +307,13 @@ def test_incoming_file_in_thread_links_through_the_download_view(desk, agent_cli
     attachment = message.attachments.get()
     assert f'href="/attachments/{attachment.pk}/"' in html
     assert "/media/" not in html
+
+
+def test_the_inbox_page_carries_the_live_resume_point(desk, agent_client, django_capture_on_commit_callbacks):
+    from touchpoint.realtime.selectors import latest_event_id
+
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_writes(desk)
+    latest = latest_event_id(desk.id)
+    assert latest > 0
+    assert f'data-last-event-id="{latest}"' in agent_client.get("/").content.decode()

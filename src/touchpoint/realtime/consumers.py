@@ -135,7 +135,8 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             latest = await database_sync_to_async(selectors.latest_event_id)(workspace_id)
             await self.send_json({"type": "hello", "last_event_id": latest, "replayed": 0})
             return
-        missed = await database_sync_to_async(selectors.events_after)(workspace_id, after_id)
+        missed = await database_sync_to_async(selectors.events_after)(workspace_id, after_id,
+                                                                      limit=selectors.REPLAY_LIMIT)
         if len(missed) > selectors.REPLAY_LIMIT:
             latest = await database_sync_to_async(selectors.latest_event_id)(workspace_id)
             await self.send_json({"type": "resync", "last_event_id": latest})

@@ -153,6 +153,9 @@ def inbox_page(request: DeskRequest) -> HttpResponse:
 
 def _inbox_page(request: DeskRequest, conversation_id: int | None = None) -> HttpResponse:
     state, cursor = InboxState.from_request(request)
+    # Read the resume point before the rows: an event landing while the page is built is then
+    # replayed when the socket connects, never skipped.
+    last_event_id = latest_event_id(request.actor.workspace_id)
     context = {
         "section": "inbox",
         **_inbox_context(request, state, cursor),
@@ -160,7 +163,7 @@ def _inbox_page(request: DeskRequest, conversation_id: int | None = None) -> Htt
         "teams": list(teams_for(request.actor)),
         "tags": list(tags_for(request.actor)),
         "channels": Channel.choices,
-        "last_event_id": latest_event_id(request.actor.workspace_id),
+        "last_event_id": last_event_id,
     }
     if conversation_id is not None:
         context.update(_pane_context(request, access_conversation(request.actor, conversation_id)))
