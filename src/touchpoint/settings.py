@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "touchpoint.accounts",
     "touchpoint.customers",
     "touchpoint.conversations",
+    "touchpoint.channels",
     "touchpoint.realtime",
     "touchpoint.web",
 ]
@@ -148,6 +149,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # ---- static and media ----
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise serves from finders; it only warns when this is missing
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": VAR_DIR / "media"}},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -42,3 +42,11 @@ class ConversationUpdated(DomainEvent):
     name = "conversation.updated"
     conversation_id: int
     fields: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageDeliveryChanged(DomainEvent):
+    name = "message.delivery_changed"
+    conversation_id: int
+    message_id: int
+    status: str  # queued, retrying, sent, delivered, read, failed

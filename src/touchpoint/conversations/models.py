@@ -46,6 +46,10 @@ class Conversation(models.Model):
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="conversations")
     channel = models.CharField(max_length=16, choices=Channel.choices)
+    # The mailbox, number or widget it came in through: replies leave from the same one.
+    channel_account = models.ForeignKey(
+        "channel_accounts.ChannelAccount", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     subject = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     snoozed_until = models.DateTimeField(null=True, blank=True)

@@ -15,6 +15,7 @@ from touchpoint.conversations.events import (
     ConversationStatusChanged,
     ConversationUpdated,
     MessageCreated,
+    MessageDeliveryChanged,
 )
 from touchpoint.conversations.models import (
     Attachment,
@@ -77,6 +78,7 @@ def receive_message(
     attachments: list[IncomingFile] = (),
     sent_at: datetime | None = None,
     metadata: dict | None = None,
+    channel_account_id: int | None = None,
 ) -> tuple[Message, bool]:
     """The one entry for a customer's message from any channel. Returns (message, created).
 
@@ -97,7 +99,7 @@ def receive_message(
             elif customer.workspace_id != workspace_id:
                 raise NotFound("No such customer in this workspace.")
             message = _receive(workspace_id, channel, customer, content, conversation, subject, external_id,
-                               attachments, sent_at or now(), metadata)
+                               attachments, sent_at or now(), metadata, channel_account_id)
             return message, True
     except IntegrityError:
         winner = external_id and Message.objects.filter(
@@ -111,6 +113,7 @@ def receive_message(
 def _receive(
     workspace_id: int, channel: str, customer: Customer, content: Content, conversation: Conversation | None,
     subject: str, external_id: str, attachments: list[IncomingFile], at: datetime, metadata: dict | None,
+    channel_account_id: int | None,
 ) -> Message:
     if conversation is None:
         conversation = _conversation_to_continue(customer, channel)
@@ -118,6 +121,8 @@ def _receive(
         conversation = _open(workspace_id=workspace_id, customer=customer, channel=channel, subject=subject, at=at)
     elif conversation.workspace_id != workspace_id or conversation.customer_id != customer.pk:
         raise NotFound("No such conversation for this customer.")
+    if channel_account_id and conversation.channel == channel:
+        conversation.channel_account_id = channel_account_id
     message = _store(conversation, kind=MessageKind.INCOMING, sender_type=SenderType.CUSTOMER, channel=channel,
                      content=content, external_id=external_id, at=at, attachments=attachments, metadata=metadata)
     previous = conversation.status
@@ -252,6 +257,32 @@ def _touch(conversation: Conversation, message: Message) -> None:
     conversation.updated_at = message.created_at
     preview = message.content_text or ", ".join(a.filename for a in message.attachments.all())
     conversation.last_message_preview = preview.replace("\n", " ")[:200]
+
+
+DELIVERY_STATUSES = ("queued", "retrying", "sent", "delivered", "read", "failed")
+_DELIVERY_RANK = {s: i for i, s in enumerate(DELIVERY_STATUSES)}
+
+
+@transaction.atomic
+def record_delivery(*, message: Message, status: str, provider_id: str = "", error: str = "") -> Message:
+    """What a channel learned about an outgoing message. Statuses only move forward (a late "sent"
+    callback never overwrites "delivered"), except that a retry may follow a transient failure."""
+    if status not in DELIVERY_STATUSES:
+        raise ValidationFailed(f"Unknown delivery status {status!r}; use one of {', '.join(DELIVERY_STATUSES)}.",
+                               field="status")
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    current = message.delivery_status
+    if current and _DELIVERY_RANK.get(current, -1) > _DELIVERY_RANK[status] and current != "failed":
+        return message
+    message.delivery_status = status
+    if provider_id and not message.external_id:
+        message.external_id = provider_id
+    if error:
+        message.metadata = {**message.metadata, "delivery_error": error[:500]}
+    message.save(update_fields=["delivery_status", "external_id", "metadata"])
+    publish(MessageDeliveryChanged(workspace_id=message.workspace_id, conversation_id=message.conversation_id,
+                                   message_id=message.pk, status=status))
+    return message
 
 
 # ---- assignment, status, tags ----------------------------------------------------------------

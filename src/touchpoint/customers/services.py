@@ -13,6 +13,11 @@ from touchpoint.customers.events import CustomerCreated, CustomerMerged, Custome
 from touchpoint.customers.identities import normalize
 from touchpoint.customers.models import Customer, Identity
 
+
+class IdentityTaken(Conflict):
+    code = "identity_taken"
+
+
 CONSENT_PURPOSES = ("email_marketing", "sms_marketing", "surveys", "tracking")
 
 
@@ -50,7 +55,7 @@ def resolve_customer(*, workspace_id: int, kind: str, value: str, name: str = ""
         try:
             with transaction.atomic():
                 return create_customer(workspace_id=workspace_id, name=name, identities=[(kind, value)])
-        except IntegrityError:
+        except (IntegrityError, IdentityTaken):
             continue  # another request created it first: read theirs
     raise Conflict(f"Could not resolve {kind} {value!r}; try again.")
 
@@ -105,8 +110,8 @@ def add_identity(*, customer: Customer, kind: str, value: str, verified: bool = 
     if existing is not None:
         if existing.customer_id == customer.pk:
             return existing
-        raise Conflict(f"{kind} {value} belongs to customer {existing.customer_id}; merge the two customers instead.",
-                       code="identity_taken", field="value")
+        raise IdentityTaken(f"{kind} {value} belongs to customer {existing.customer_id}; merge the two customers instead.",
+                            field="value")
     with transaction.atomic():
         return Identity.objects.create(
             workspace_id=customer.workspace_id, customer=customer, kind=kind, value=value, verified=verified, created_at=now()

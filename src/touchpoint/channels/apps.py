@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class ChannelsConfig(AppConfig):
+    name = "touchpoint.channels"
+    label = "channel_accounts"  # "channels" is Django Channels' own label
+    verbose_name = "Channels"
+
+    def ready(self) -> None:
+        from touchpoint.channels import listeners
+
+        listeners.register()
