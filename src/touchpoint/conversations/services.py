@@ -48,7 +48,9 @@ class IncomingFile:
 
 @dataclass(frozen=True)
 class Content:
-    """A message body as given: plain text (escaped) or HTML (sanitized)."""
+    """A message body as given: plain text (escaped) or HTML (sanitized). Given both (an email's
+    text/plain and text/html alternatives), the HTML is shown and the sender's own text is stored for
+    search and previews."""
 
     text: str = ""
     html: str = ""
@@ -56,7 +58,7 @@ class Content:
     def render(self) -> tuple[str, str]:
         if self.html:
             clean = sanitize_html(self.html[:MAX_MESSAGE_CHARS])
-            return clean, html_to_text(clean)
+            return clean, self.text[:MAX_MESSAGE_CHARS].strip() or html_to_text(clean)
         text = self.text[:MAX_MESSAGE_CHARS]
         return text_to_html(text), text.strip()
 
@@ -79,8 +81,11 @@ def receive_message(
     sent_at: datetime | None = None,
     metadata: dict | None = None,
     channel_account_id: int | None = None,
+    new_conversation: bool = False,
 ) -> tuple[Message, bool]:
     """The one entry for a customer's message from any channel. Returns (message, created).
+    `new_conversation` opens a conversation of its own instead of continuing the customer's open
+    one (a new email thread is a new matter).
 
     The same (channel, external_id) is stored once: a replayed webhook returns the first message,
     and when two deliveries race, the loser's whole attempt (customer, conversation) is rolled back.
@@ -98,6 +103,9 @@ def receive_message(
                 customer = resolve_customer(workspace_id=workspace_id, kind=sender[0], value=sender[1], name=sender_name)
             elif customer.workspace_id != workspace_id:
                 raise NotFound("No such customer in this workspace.")
+            if new_conversation and conversation is None:
+                conversation = _open(workspace_id=workspace_id, customer=customer, channel=channel, subject=subject,
+                                     at=sent_at or now())
             message = _receive(workspace_id, channel, customer, content, conversation, subject, external_id,
                                attachments, sent_at or now(), metadata, channel_account_id)
             return message, True
