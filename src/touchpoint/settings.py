@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "touchpoint.customers",
     "touchpoint.conversations",
     "touchpoint.channels",
+    "touchpoint.channels.email",
     "touchpoint.realtime",
     "touchpoint.web",
 ]
@@ -145,6 +146,23 @@ ATTACHMENT_CONTENT_TYPES = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# ---- email: outgoing through SMTP, incoming through `touchpoint smtpd`, IMAP polling or a webhook ----
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 25))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", 30))  # Django's default waits forever on a stuck relay
+# A whole incoming mail, as sent (base64 makes a 25 MB attachment about 34 MB); larger is refused (552).
+EMAIL_MAX_MESSAGE_BYTES = int(os.environ.get("EMAIL_MAX_MESSAGE_BYTES", 50 * 1024 * 1024))
+EMAIL_MAX_PARTS = int(os.environ.get("EMAIL_MAX_PARTS", 100))
+# How long an incoming mail may wait for a database lock before the sender is told to retry (451).
+EMAIL_INGEST_LOCK_TIMEOUT_S = float(os.environ.get("EMAIL_INGEST_LOCK_TIMEOUT_S", 20))
+SMTPD_HOST = os.environ.get("SMTPD_HOST", "127.0.0.1")
+SMTPD_PORT = int(os.environ.get("SMTPD_PORT", 2525))
 
 # ---- static and media ----
 STATIC_URL = "/static/"
