@@ -1,3 +1,5 @@
+import os
+
 from django.core.management.base import BaseCommand
 
 from touchpoint import demo
@@ -24,7 +26,9 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"The demo workspace “{summary.workspace.name}” exists already; nothing changed "
                               f"(`touchpoint demo --reset` rebuilds it).")
-        self.stdout.write(f"\nOpen {demo.DEMO_URL} and sign in as:")
+        # `touchpoint serve` listens on $PORT when set, so the printed address follows it.
+        url = demo.DEMO_URL.replace(":8000", f":{os.environ['PORT']}") if os.environ.get("PORT") else demo.DEMO_URL
+        self.stdout.write(f"\nOpen {url} and sign in as:")
         for role, email, password in demo.logins():
             self.stdout.write(f"  {role:<11} {email:<26} {password}")
         self.stdout.write(f"  (every agent, e.g. {', '.join(p.email for p in demo.AGENTS[1:3])}, "
