@@ -189,6 +189,55 @@ def _open(*, workspace_id: int, customer: Customer, channel: str, subject: str, 
 
 
 @transaction.atomic
+def start_conversation(
+    *, workspace_id: int, customer: Customer, channel: str, at: datetime, subject: str = "",
+    channel_account_id: int | None = None,
+) -> Conversation:
+    """A contact that begins without a message, such as a phone call entering a queue. The customer
+    waits from `at` until a human responds (record_human_response)."""
+    _check_channel(channel)
+    if customer.workspace_id != workspace_id:
+        raise NotFound("No such customer in this workspace.")
+    conversation = _open(workspace_id=workspace_id, customer=customer, channel=channel, subject=subject, at=at)
+    conversation.channel_account_id = channel_account_id
+    conversation.waiting_since = at
+    conversation.save(update_fields=["channel_account", "waiting_since"])
+    return conversation
+
+
+@transaction.atomic
+def record_human_response(*, conversation: Conversation, at: datetime) -> Conversation:
+    """A human reached the customer outside the thread (an agent answered their call): the first
+    response unless one came earlier, and the customer stops waiting."""
+    fields = []
+    if conversation.first_response_at is None or at < conversation.first_response_at:
+        conversation.first_response_at = at
+        fields.append("first_response_at")
+    if conversation.waiting_since is not None and conversation.waiting_since <= at:
+        conversation.waiting_since = None
+        fields.append("waiting_since")
+    if fields:
+        conversation.updated_at = now()
+        conversation.save(update_fields=[*fields, "updated_at"])
+        publish(ConversationUpdated(workspace_id=conversation.workspace_id, conversation_id=conversation.pk,
+                                    fields=tuple(fields)))
+    return conversation
+
+
+@transaction.atomic
+def add_system_event(
+    *, conversation: Conversation, text: str, at: datetime | None = None, metadata: dict | None = None
+) -> Message:
+    """A line in the thread from Touchpoint or a connected system (a call answered, put on hold, ended).
+    `at` places it where it happened, so events reported late still read in order."""
+    message = _store(conversation, kind=MessageKind.EVENT, sender_type=SenderType.SYSTEM, channel=conversation.channel,
+                     content=Content(text=text), at=at or now(), metadata=metadata)
+    conversation.updated_at = now()
+    conversation.save(update_fields=["updated_at"])
+    return message
+
+
+@transaction.atomic
 def reply(
     *, actor: Actor, conversation: Conversation, content: Content, channel: str | None = None,
     attachments: list[IncomingFile] = (),
