@@ -86,9 +86,10 @@ def bench_database(keep: bool) -> Iterator[str]:
         conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {BENCH_DB}")
     os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-    if "TOUCHPOINT_VAR" not in os.environ:
-        os.environ["TOUCHPOINT_VAR"] = tempfile.mkdtemp(prefix="touchpoint-bench-")
-        Path(os.environ["TOUCHPOINT_VAR"], "static").mkdir()
+    var = ""
+    if "TOUCHPOINT_VAR" not in os.environ:  # settings keep a secret key there: a throwaway one
+        var = os.environ["TOUCHPOINT_VAR"] = tempfile.mkdtemp(prefix="touchpoint-bench-")
+        Path(var, "static").mkdir()
     try:
         yield f"PostgreSQL database {BENCH_DB} on {parts.hostname}:{parts.port or 5432}"
     finally:
@@ -100,6 +101,8 @@ def bench_database(keep: bool) -> Iterator[str]:
         else:
             with psycopg.connect(admin_url, autocommit=True) as conn:
                 conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        if var:
+            shutil.rmtree(var, ignore_errors=True)
 
 
 # ---- loading -----------------------------------------------------------------------------------
