@@ -164,6 +164,14 @@ EMAIL_INGEST_LOCK_TIMEOUT_S = float(os.environ.get("EMAIL_INGEST_LOCK_TIMEOUT_S"
 SMTPD_HOST = os.environ.get("SMTPD_HOST", "127.0.0.1")
 SMTPD_PORT = int(os.environ.get("SMTPD_PORT", 2525))
 
+# ---- channels: phone numbers ----
+# The address providers reach this desk at (e.g. https://desk.example.com). Twilio signs the exact
+# URL it calls, so behind a proxy this must be the public one; it also builds the status-callback
+# URL sent with each SMS. Empty: each webhook's own request address is used, and no callback is sent.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "https://api.twilio.com").rstrip("/")
+TWILIO_TIMEOUT_S = float(os.environ.get("TWILIO_TIMEOUT_S", 15))
+
 # ---- static and media ----
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
