@@ -163,6 +163,8 @@ EMAIL_MAX_PARTS = int(os.environ.get("EMAIL_MAX_PARTS", 100))
 EMAIL_INGEST_LOCK_TIMEOUT_S = float(os.environ.get("EMAIL_INGEST_LOCK_TIMEOUT_S", 20))
 SMTPD_HOST = os.environ.get("SMTPD_HOST", "127.0.0.1")
 SMTPD_PORT = int(os.environ.get("SMTPD_PORT", 2525))
+SMTPD_TLS_CERT = os.environ.get("SMTPD_TLS_CERT", "")  # both set: the SMTP server offers STARTTLS
+SMTPD_TLS_KEY = os.environ.get("SMTPD_TLS_KEY", "")
 
 # ---- channels: phone numbers ----
 # The address providers reach this desk at (e.g. https://desk.example.com). Twilio signs the exact

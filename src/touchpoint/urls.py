@@ -4,5 +4,6 @@ from touchpoint.api import api
 
 urlpatterns = [
     path("api/v1/", api.urls),
+    path("channels/email/", include("touchpoint.channels.email.urls")),
     path("", include("touchpoint.web.urls")),
 ]

@@ -10,3 +10,7 @@ class ChannelsConfig(AppConfig):
         from touchpoint.channels import listeners
 
         listeners.register()
+        from touchpoint.channels import adapters
+        from touchpoint.channels.email.outbound import EmailAdapter
+
+        adapters.register("email", EmailAdapter())

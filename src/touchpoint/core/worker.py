@@ -24,8 +24,16 @@ def _prune_live_events() -> None:
     prune_live_events()
 
 
+def _poll_mailboxes() -> None:
+    from touchpoint.channels.email.imap import poll_mailboxes
+
+    poll_mailboxes()
+
+
 # (every N seconds, job). Each job is idempotent: several workers may run it at once.
-PERIODIC: list[tuple[float, Callable[[], None]]] = [(30.0, _wake_snoozed), (3600.0, _prune_live_events)]
+PERIODIC: list[tuple[float, Callable[[], None]]] = [
+    (30.0, _wake_snoozed), (3600.0, _prune_live_events), (60.0, _poll_mailboxes),
+]
 
 
 def run_periodic(stop: threading.Event) -> None:
