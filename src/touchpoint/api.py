@@ -5,6 +5,7 @@ application/problem+json and pages long lists with opaque cursors; see core/api.
 """
 
 from touchpoint.accounts.api import router as accounts_router
+from touchpoint.channels.api import router as channels_router
 from touchpoint.conversations.api import router as conversations_router
 from touchpoint.core.api import JSONParser, SessionAuth, TokenAuth, TouchpointAPI, install_problem_handlers
 from touchpoint.customers.api import router as customers_router
@@ -33,3 +34,4 @@ install_problem_handlers(api)
 api.add_router("", accounts_router)
 api.add_router("", customers_router)
 api.add_router("", conversations_router)
+api.add_router("", channels_router)

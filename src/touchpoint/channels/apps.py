@@ -14,3 +14,9 @@ class ChannelsConfig(AppConfig):
         from touchpoint.channels.email.outbound import EmailAdapter
 
         adapters.register("email", EmailAdapter())
+        from touchpoint.channels.messaging.adapter import register_adapters
+        from touchpoint.channels.voice.selectors import timeline_source
+        from touchpoint.customers.timeline import register_source
+
+        register_adapters()
+        register_source(timeline_source)

@@ -1,0 +1,1 @@
+"""Phone calls reported by a telephony system through signed call-event webhooks."""
