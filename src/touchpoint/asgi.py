@@ -10,11 +10,16 @@ django_asgi_app = get_asgi_application()  # before importing anything that touch
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
-from touchpoint.realtime.routing import websocket_urlpatterns  # noqa: E402
+from touchpoint.realtime.routing import public_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter({
     "http": django_asgi_app,
-    # Session auth, and a socket only from a page served by one of our own hosts (no cross-site sockets).
-    "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    "websocket": URLRouter([
+        # The chat widget runs on customers' websites: its socket checks its own key and origins.
+        *public_websocket_urlpatterns,
+        # Everything else: session auth, and only from a page served by one of our own hosts.
+        re_path(r"^", AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
+    ]),
 })

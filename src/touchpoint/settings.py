@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "touchpoint.conversations",
     "touchpoint.channels",
     "touchpoint.channels.email",
+    "touchpoint.channels.webchat",
     "touchpoint.realtime",
     "touchpoint.web",
 ]
@@ -146,6 +147,12 @@ ATTACHMENT_CONTENT_TYPES = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# ---- web chat widget: limits per visitor (counted in the cache, so shared by every process with Redis) ----
+WIDGET_MESSAGES_PER_MINUTE = int(os.environ.get("WIDGET_MESSAGES_PER_MINUTE", 20))
+WIDGET_MAX_MESSAGE_CHARS = int(os.environ.get("WIDGET_MAX_MESSAGE_CHARS", 5000))
+WIDGET_UPLOADS_PER_MINUTE = int(os.environ.get("WIDGET_UPLOADS_PER_MINUTE", 10))
+WIDGET_UPLOAD_MAX_BYTES = min(ATTACHMENT_MAX_BYTES, int(os.environ.get("WIDGET_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)))
 
 # ---- email: outgoing through SMTP, incoming through `touchpoint smtpd`, IMAP polling or a webhook ----
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

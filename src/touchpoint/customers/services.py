@@ -109,6 +109,9 @@ def add_identity(*, customer: Customer, kind: str, value: str, verified: bool = 
     existing = Identity.objects.filter(workspace_id=customer.workspace_id, kind=kind, value=value).first()
     if existing is not None:
         if existing.customer_id == customer.pk:
+            if verified and not existing.verified:  # e.g. the site now vouches for a known user id
+                existing.verified = True
+                existing.save(update_fields=["verified"])
             return existing
         raise IdentityTaken(f"{kind} {value} belongs to customer {existing.customer_id}; merge the two customers instead.",
                             field="value")

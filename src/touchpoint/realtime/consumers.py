@@ -14,7 +14,7 @@ from touchpoint.conversations.selectors import conversations_for
 from touchpoint.core.api import SESSION_WORKSPACE_KEY
 from touchpoint.core.permissions import Actor
 from touchpoint.realtime import listeners, selectors
-from touchpoint.realtime.groups import agents_group, conversation_group
+from touchpoint.realtime.groups import agents_group, conversation_group, visitor_group
 
 REFUSED = 4403  # close code for a socket without a signed-in member of a workspace
 SEEN_IDS = 2000  # event ids remembered per socket: an event sent to two of its groups goes out once
@@ -55,10 +55,12 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             await self._view(content.get("conversation_id"))
         elif kind == "leave":
             await self._stop_viewing()
+        elif kind == "typing":
+            await self._typing(content.get("conversation_id"))
         elif kind == "ping":
             await self.send_json({"type": "pong"})
         else:
-            await self.send_json({"type": "error", "message": "Unknown message; send view, leave or ping."})
+            await self.send_json({"type": "error", "message": "Unknown message; send view, leave, typing or ping."})
 
     async def _view(self, conversation_id: object) -> None:
         if not isinstance(conversation_id, int) or not await self._may_view(conversation_id):
@@ -81,6 +83,16 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         self.groups_joined.remove(group)
         await self.channel_layer.group_send(group, self._presence("presence.leave", conversation_id))
 
+    async def _typing(self, conversation_id: object) -> None:
+        """An agent writing a reply in the conversation they view: shown in the customer's chat widget."""
+        if conversation_id is None or conversation_id != self.viewing:
+            return
+        customer_id = await self._customer_of(conversation_id)
+        if customer_id is not None:
+            await self.channel_layer.group_send(visitor_group(self.actor.workspace_id, customer_id), {
+                "type": "typing.agent", "conversation_id": conversation_id, "name": self.membership.display_name,
+            })
+
     # ---- from the channel layer -----------------------------------------------------------
 
     async def live_event(self, message: dict) -> None:
@@ -93,6 +105,11 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.send_json({**message["public"], "action": "join"})
         await self.channel_layer.send(message["reply_to"], self._presence("presence.here", self.viewing))
+
+    async def typing_visitor(self, message: dict) -> None:
+        if message["conversation_id"] == self.viewing:
+            await self.send_json({"type": "typing", "conversation_id": self.viewing, "who": "customer",
+                                  "name": message.get("name", "")})
 
     async def presence_here(self, message: dict) -> None:
         if message["conversation_id"] == self.viewing:
@@ -161,3 +178,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
     @database_sync_to_async
     def _may_view(self, conversation_id: int) -> bool:
         return conversations_for(self.actor).filter(pk=conversation_id).exists()
+
+    @database_sync_to_async
+    def _customer_of(self, conversation_id: int) -> int | None:
+        return conversations_for(self.actor).filter(pk=conversation_id).values_list("customer_id", flat=True).first()

@@ -1,7 +1,8 @@
 """Channel-layer group names. Every name carries the workspace id, so a socket that joins only its own
 workspace's groups can never be handed another workspace's events."""
 
-from touchpoint.realtime.models import LiveEvent
+from touchpoint.conversations.models import Conversation
+from touchpoint.realtime.models import Audience, LiveEvent
 
 
 def agents_group(workspace_id: int) -> str:
@@ -14,11 +15,22 @@ def conversation_group(workspace_id: int, conversation_id: int) -> str:
     return f"ws.{workspace_id}.conv.{conversation_id}"
 
 
+def visitor_group(workspace_id: int, customer_id: int) -> str:
+    """The chat widget sockets of one customer (each tab of theirs): the public messages of their
+    conversations, and agents typing to them. Nothing else is ever sent here."""
+    return f"ws.{workspace_id}.customer.{customer_id}.widget"
+
+
 def groups_for(event: LiveEvent) -> list[str]:
-    """Who receives a live event. Today only agents: the customer's widget will get its own group,
-    added here for `Audience.PUBLIC` events only, so an internal note can never reach a customer."""
+    """Who receives a live event: the workspace's agents, and for `Audience.PUBLIC` events only (a
+    customer's or an agent's public message) the customer's own widget, so an internal note, an
+    assignment or a status change can never reach a customer."""
     groups = [agents_group(event.workspace_id)]
     if event.conversation_id is not None:
         groups.append(conversation_group(event.workspace_id, event.conversation_id))
-    # The widget issue adds the visitor's group here, for `Audience.PUBLIC` events only.
+        if event.audience == Audience.PUBLIC:
+            customer_id = (Conversation.objects.filter(pk=event.conversation_id)
+                           .values_list("customer_id", flat=True).first())
+            if customer_id is not None:
+                groups.append(visitor_group(event.workspace_id, customer_id))
     return groups

@@ -1,0 +1,41 @@
+"""What the widget is sent about a message: its text and who wrote it, never internal fields. Files
+are linked through signed URLs that only open that one file."""
+
+from django.core import signing
+
+from touchpoint.conversations.models import Attachment, Channel, Message, MessageKind
+
+FILE_SALT = "touchpoint.widget.file"
+FILE_LINK_MAX_AGE_S = 7 * 24 * 3600
+
+
+def widget_message(message: Message, *, event_id: int | None = None) -> dict:
+    incoming = message.kind == MessageKind.INCOMING
+    return {
+        "type": "message",
+        "id": message.pk,
+        "event_id": event_id,
+        "conversation_id": message.conversation_id,
+        "from": "visitor" if incoming else "agent",
+        "author": "" if incoming or message.author is None else message.author.display_name,
+        # Only the widget's own ids: an email's Message-ID or a provider's id stays inside.
+        "client_id": message.external_id if incoming and message.channel == Channel.WEBCHAT else "",
+        "channel": message.channel,
+        "text": message.content_text,
+        "attachments": [_file(a, message.customer_id) for a in message.attachments.all()],
+        "at": message.created_at.isoformat(),
+    }
+
+
+def _file(attachment: Attachment, customer_id: int) -> dict:
+    ticket = signing.dumps([attachment.pk, customer_id], salt=FILE_SALT)
+    return {"name": attachment.filename, "size": attachment.size, "url": f"/widget/v1/files/{ticket}/"}
+
+
+def file_from_ticket(ticket: str) -> tuple[int, int] | None:
+    """(attachment id, customer id) from a file link, or None if it is forged or too old."""
+    try:
+        attachment_id, customer_id = signing.loads(ticket, salt=FILE_SALT, max_age=FILE_LINK_MAX_AGE_S)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    return int(attachment_id), int(customer_id)

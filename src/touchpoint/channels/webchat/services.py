@@ -1,0 +1,479 @@
+"""The widget's writes: who a visitor is (a session), what they send and upload, the offline form.
+
+A visitor is anonymous (a random visitor id kept in their browser) until the site vouches for them:
+`user_hash` = HMAC-SHA256(widget secret, user_id), computed by the site's server. Only then are the
+site's user id and email trusted (verified identities) and the known customer's chats shown. A wrong
+or missing hash leaves the visitor anonymous, whatever they claim to be."""
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+
+from touchpoint.accounts.models import Workspace
+from touchpoint.accounts.selectors import access_team
+from touchpoint.accounts.services import validate_business_hours
+from touchpoint.channels.models import ChannelAccount
+from touchpoint.channels.webchat import selectors
+from touchpoint.conversations import services as conversations
+from touchpoint.conversations.models import Channel, Conversation, Message
+from touchpoint.conversations.services import Content, IncomingFile
+from touchpoint.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from touchpoint.core.permissions import Actor, Role
+from touchpoint.customers import services as customers
+from touchpoint.customers.identities import normalize
+from touchpoint.customers.models import Customer
+
+log = logging.getLogger(__name__)
+ID_RE = re.compile(r"^[A-Za-z0-9-]{16,64}$")  # visitor ids and message client ids: UUIDs in practice
+SESSION_SALT = "touchpoint.widget.session"
+SESSION_MAX_AGE_S = 24 * 3600
+UPLOAD_SALT = "touchpoint.widget.upload"
+UPLOAD_MAX_AGE_S = 24 * 3600
+MAX_ATTACHMENTS = 5
+COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class RateLimited(DomainError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def widget_actor(workspace_id: int) -> Actor:
+    """The widget acting on the workspace's behalf (a pre-chat topic routes, a login merges records).
+    System events it causes read "Touchpoint …"."""
+    return Actor(workspace_id=workspace_id, membership_id=None, role=Role.AGENT)
+
+
+def new_visitor_id() -> str:
+    return str(uuid.uuid4())
+
+
+def user_hash(secret: str, user_id: str) -> str:
+    """What the site's server computes to vouch for its signed-in user."""
+    return hmac.new(secret.encode(), str(user_id).encode(), hashlib.sha256).hexdigest()
+
+
+# ---- sessions --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SiteUser:
+    """window.TouchpointSettings as the site sent it. Worth nothing without a valid user_hash."""
+
+    user_id: str
+    email: str = ""
+    name: str = ""
+    user_hash: str = ""
+
+    @classmethod
+    def parse(cls, raw: object) -> "SiteUser | None":
+        if not isinstance(raw, dict) or not raw.get("user_id"):
+            return None
+        text = {k: str(raw.get(k) or "").strip()[:320] for k in ("user_id", "email", "name", "user_hash")}
+        return cls(**text)
+
+
+@dataclass(frozen=True)
+class VisitorSession:
+    """Who is on the other end of a widget socket; carried as a signed token to the HTTP endpoints."""
+
+    workspace_id: int
+    account_id: int
+    visitor_id: str
+    customer_id: int | None  # None until an anonymous visitor first writes
+    verified: bool
+    name: str = ""
+    warnings: tuple[str, ...] = ()
+
+    def token(self) -> str:
+        return signing.dumps([self.workspace_id, self.account_id, self.visitor_id, self.customer_id, self.verified],
+                             salt=SESSION_SALT)
+
+    @classmethod
+    def from_token(cls, token: str) -> "VisitorSession":
+        try:
+            workspace_id, account_id, visitor_id, customer_id, verified = signing.loads(
+                token or "", salt=SESSION_SALT, max_age=SESSION_MAX_AGE_S)
+        except (signing.BadSignature, ValueError, TypeError):
+            raise PermissionDenied("This chat session expired or is not valid; reload the page to chat again.",
+                                   code="session_invalid") from None
+        return cls(workspace_id, account_id, visitor_id, customer_id, verified)
+
+    def with_customer(self, customer_id: int) -> "VisitorSession":
+        return VisitorSession(self.workspace_id, self.account_id, self.visitor_id, customer_id, self.verified, self.name)
+
+
+def is_verified(account: ChannelAccount, user: SiteUser) -> bool:
+    return bool(user.user_hash) and hmac.compare_digest(user_hash(account.secret, user.user_id), user.user_hash.lower())
+
+
+def start_session(*, account: ChannelAccount, visitor_id: str, user: SiteUser | None = None) -> VisitorSession:
+    """Who this visitor is. Creates nothing for an anonymous visitor until they write."""
+    if not ID_RE.match(visitor_id or ""):
+        visitor_id = new_visitor_id()
+    warnings: list[str] = []
+    if user is not None:
+        if not is_verified(account, user):
+            warnings.append("TouchpointSettings.user_hash does not match user_id: the visitor stays anonymous.")
+        else:
+            for attempt in range(2):
+                try:
+                    with transaction.atomic():
+                        return _verified_session(account, visitor_id, user, warnings)
+                except IntegrityError:  # two tabs signing the same new user in at once: read theirs
+                    if attempt:
+                        raise Conflict("Could not start the chat; try again.") from None
+    return _anonymous_session(account, visitor_id, warnings)
+
+
+def _anonymous_session(account: ChannelAccount, visitor_id: str, warnings: list[str]) -> VisitorSession:
+    customer = selectors.visitor_customer(account.workspace_id, visitor_id)
+    if customer is not None and selectors.has_verified_identity(customer):
+        # This browser's visitor id was used while a customer was signed in: someone not signed in
+        # must not see their chats, so this visitor starts afresh.
+        visitor_id, customer = new_visitor_id(), None
+    return VisitorSession(account.workspace_id, account.pk, visitor_id, customer.pk if customer else None,
+                          verified=False, name=customer.name if customer else "", warnings=tuple(warnings))
+
+
+def _verified_session(account: ChannelAccount, visitor_id: str, user: SiteUser, warnings: list[str]) -> VisitorSession:
+    workspace_id = account.workspace_id
+    user_id = _valid_or_none("external", user.user_id, warnings)
+    email = _valid_or_none("email", user.email, warnings) if user.email else None
+    if user_id is None:
+        return _anonymous_session(account, visitor_id, warnings)
+    known = selectors.identity_owner(workspace_id, "external", user_id) or (
+        selectors.identity_owner(workspace_id, "email", email) if email else None)
+    before = selectors.visitor_customer(workspace_id, visitor_id)
+    if before is not None and before != known and selectors.has_verified_identity(before):
+        visitor_id, before = new_visitor_id(), None  # another signed-in customer used this browser
+    if known is None:
+        known = before or customers.create_customer(workspace_id=workspace_id, name=user.name,
+                                                    identities=[("visitor", visitor_id)])
+    elif before is not None and before.pk != known.pk:
+        # What they wrote before signing in joins their record.
+        known = customers.merge_customers(actor=widget_actor(workspace_id), source=before, target=known)
+    customers.add_identity(customer=known, kind="external", value=user_id, verified=True)
+    if email and selectors.identity_owner(workspace_id, "email", email) in (None, known):
+        customers.add_identity(customer=known, kind="email", value=email, verified=True)
+    if user.name and not known.name:
+        known = customers.update_customer(actor=widget_actor(workspace_id), customer=known, name=user.name)
+    return VisitorSession(workspace_id, account.pk, visitor_id, known.pk, verified=True, name=known.name,
+                          warnings=tuple(warnings))
+
+
+def _valid_or_none(kind: str, value: str, warnings: list[str]) -> str | None:
+    try:
+        return normalize(kind, value)
+    except ValidationFailed as error:
+        warnings.append(f"TouchpointSettings: {error.message}")
+        return None
+
+
+def _session_customer(session: VisitorSession, *, name: str = "") -> Customer:
+    """The visitor's customer record, made on their first message."""
+    if session.verified:
+        customer = selectors.follow_merges(Customer.objects.filter(pk=session.customer_id,
+                                                                   workspace_id=session.workspace_id).first())
+        if customer is None:
+            raise PermissionDenied("This chat session is no longer valid; reload the page.", code="session_invalid")
+        return customer
+    customer = customers.resolve_customer(workspace_id=session.workspace_id, kind="visitor", value=session.visitor_id,
+                                          name=name)
+    if selectors.has_verified_identity(customer):
+        raise PermissionDenied("This chat belongs to a signed-in customer; reload the page.", code="session_invalid")
+    return customer
+
+
+# ---- messages --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prechat:
+    """The pre-chat form, sent along with the first message."""
+
+    name: str = ""
+    email: str = ""
+    topic: str = ""
+
+    @classmethod
+    def parse(cls, raw: object) -> "Prechat | None":
+        if not isinstance(raw, dict):
+            return None
+        return cls(**{k: str(raw.get(k) or "").strip()[:200] for k in ("name", "email", "topic")})
+
+
+@dataclass(frozen=True)
+class Received:
+    message: Message
+    created: bool
+    customer_id: int | None  # the visitor's own record, known from their first message on
+
+
+def receive_visitor_message(
+    *, account: ChannelAccount, session: VisitorSession, client_id: str, text: str, uploads: list[str] = (),
+    prechat: Prechat | None = None,
+) -> Received:
+    """A chat message from the widget. Stored once per client id: a resend after a dropped connection
+    returns the message stored the first time."""
+    already = _already_stored(session, client_id)
+    if already is not None:
+        mine = session.customer_id or (None if already.metadata.get("offline") else already.customer_id)
+        return Received(already, False, mine)
+    text = _check_text(text)
+    if prechat and prechat.email:
+        _valid_email(prechat.email)
+    files, paths = _take_uploads(session, uploads)
+    if not text.strip() and not files:
+        raise ValidationFailed("The message is empty; write something or attach a file.", field="text")
+    check_rate(session, "messages", settings.WIDGET_MESSAGES_PER_MINUTE, "messages")
+    with transaction.atomic():
+        customer = _session_customer(session, name=prechat.name if prechat else "")
+        topic = prechat.topic if prechat and prechat.topic in (account.config.get("topics") or {}) else ""
+        message, created = conversations.receive_message(
+            workspace_id=session.workspace_id, channel=Channel.WEBCHAT, customer=customer, content=Content(text=text),
+            external_id=client_id, subject=topic, attachments=files, channel_account_id=account.pk,
+            metadata={"visitor_id": session.visitor_id},
+        )
+        if created and prechat and _opened_by(message):
+            _apply_prechat(account, session, message.conversation, customer, prechat, topic)
+    _discard_uploads(paths)
+    return Received(message, created, customer.pk)
+
+
+def leave_offline_message(
+    *, account: ChannelAccount, session: VisitorSession, client_id: str, email: str, text: str, name: str = "",
+) -> Received:
+    """The away form: the answer will go out by email, so the conversation's customer must own the
+    address. A free address joins the visitor's record (unverified). An address another customer owns
+    files the message in a new conversation of that customer, as an email from that address would be,
+    and shows the visitor nothing of theirs."""
+    already = _already_stored(session, client_id)
+    if already is not None:
+        return Received(already, False, session.customer_id)
+    email = _valid_email(email)
+    text = _check_text(text)
+    if not text.strip():
+        raise ValidationFailed("Write your message, and we'll answer it by email.", field="text")
+    check_rate(session, "messages", settings.WIDGET_MESSAGES_PER_MINUTE, "messages")
+    actor = widget_actor(session.workspace_id)
+    with transaction.atomic():
+        owner = selectors.identity_owner(session.workspace_id, "email", email)
+        mine = _session_customer(session, name=name) if owner is None or session.customer_id else None
+        conversation = None
+        if owner is None:
+            owner = mine
+            customers.add_identity(customer=owner, kind="email", value=email)
+        elif mine is None or owner.pk != mine.pk:
+            conversation = conversations.open_conversation(actor=actor, customer=owner, channel=Channel.WEBCHAT,
+                                                           subject="Message left in the chat")
+        if name and not owner.name:
+            owner = customers.update_customer(actor=actor, customer=owner, name=name)
+        message, created = conversations.receive_message(
+            workspace_id=session.workspace_id, channel=Channel.WEBCHAT, customer=owner, content=Content(text=text),
+            external_id=client_id, channel_account_id=account.pk, conversation=conversation,
+            metadata={"visitor_id": session.visitor_id, "offline": True, "reply_by": "email", "reply_to": email},
+        )
+    return Received(message, created, mine.pk if mine else None)
+
+
+def _already_stored(session: VisitorSession, client_id: object) -> Message | None:
+    """The message this visitor sent under this client id before, if any. A client id is the
+    visitor's own: one that someone else used is refused, and shows nothing of theirs."""
+    if not isinstance(client_id, str) or not ID_RE.match(client_id):
+        raise ValidationFailed("Each message needs a client_id: a UUID made by the widget.", field="client_id")
+    message = selectors.stored_message(session.workspace_id, client_id)
+    if message is None:
+        return None
+    if message.metadata.get("visitor_id") != session.visitor_id:
+        raise Conflict("That message id was used already; send the message with a new id.", code="client_id_taken",
+                       field="client_id")
+    return message
+
+
+def _opened_by(message: Message) -> bool:
+    # A conversation opened for this message carries the message's own time (receive_message's `at`).
+    return message.conversation.created_at == message.created_at
+
+
+def _apply_prechat(account: ChannelAccount, session: VisitorSession, conversation: Conversation, customer: Customer,
+                   prechat: Prechat, topic: str) -> None:
+    actor = widget_actor(session.workspace_id)
+    if prechat.email and not session.verified:
+        email = normalize("email", prechat.email)
+        owner = selectors.identity_owner(session.workspace_id, "email", email)
+        if owner is None:
+            customers.add_identity(customer=customer, kind="email", value=email)
+        elif owner.pk != customer.pk:
+            # Someone else's address, and nothing proves it is theirs: shown to agents, not linked.
+            conversations.update_conversation(actor=actor, conversation=conversation,
+                                              custom_fields={"prechat_email": email})
+    team_id = (account.config.get("topics") or {}).get(topic)
+    if team_id:
+        try:
+            team = access_team(actor, int(team_id))
+        except (NotFound, ValueError, TypeError):
+            log.warning("widget %s: topic %r names team %r, which is not in the workspace", account.pk, topic, team_id)
+            return
+        conversations.transfer_to_team(actor=actor, conversation=conversation, team=team)
+
+
+def _check_text(text: object) -> str:
+    text = text if isinstance(text, str) else ""
+    limit = settings.WIDGET_MAX_MESSAGE_CHARS
+    if len(text) > limit:
+        raise ValidationFailed(f"The message is {len(text):,} characters; the limit is {limit:,}. Split it up.",
+                               code="message_too_long", field="text")
+    return text
+
+
+def _valid_email(email: str) -> str:
+    try:
+        return normalize("email", email)
+    except ValidationFailed:
+        raise ValidationFailed(f"{email!r} is not an email address we can answer.", field="email") from None
+
+
+def check_rate(session: VisitorSession, what: str, per_minute: int, noun: str) -> None:
+    """A fixed one-minute window per visitor, counted in the shared cache (Redis when scaled out)."""
+    now = time.time()
+    key = f"widget-rate:{what}:{session.account_id}:{session.visitor_id}:{int(now // 60)}"
+    cache.add(key, 0, timeout=90)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=90)
+        count = 1
+    if count > per_minute:
+        retry_after = 60 - int(now) % 60
+        raise RateLimited(f"Slow down: at most {per_minute} {noun} a minute. Try again in {retry_after} s.",
+                          retry_after=retry_after)
+
+
+# ---- uploads ---------------------------------------------------------------------------------
+
+
+def store_upload(*, session: VisitorSession, filename: str, content_type: str, data: bytes) -> dict:
+    """Keep a file until the message that carries it is sent; the widget gets a signed ticket for it."""
+    check_rate(session, "uploads", settings.WIDGET_UPLOADS_PER_MINUTE, "files")
+    check_upload_size(filename, len(data))
+    content_type = (content_type or "application/octet-stream").split(";")[0].strip().lower()
+    if content_type not in settings.ATTACHMENT_CONTENT_TYPES:
+        raise ValidationFailed(f"{filename}: files of type {content_type} are not accepted; send an image, a PDF "
+                               "or a document.", code="attachment_type", field="file")
+    name = re.sub(r"[^\w .()-]", "_", filename)[:120].strip() or "attachment"
+    path = default_storage.save(f"widget-uploads/{uuid.uuid4().hex}/{name}", ContentFile(data))
+    ticket = signing.dumps([path, name, content_type, len(data), session.account_id, session.visitor_id],
+                           salt=UPLOAD_SALT)
+    return {"upload": ticket, "name": name, "size": len(data), "content_type": content_type}
+
+
+def check_upload_size(filename: str, size: int) -> None:
+    limit = settings.WIDGET_UPLOAD_MAX_BYTES
+    if size > limit:
+        raise ValidationFailed(f"{filename} is {size / 1048576:.1f} MB; files may be at most {limit / 1048576:.0f} MB.",
+                               code="attachment_too_large", field="file")
+
+
+def _take_uploads(session: VisitorSession, tickets: object) -> tuple[list[IncomingFile], list[str]]:
+    if not tickets:
+        return [], []
+    if not isinstance(tickets, list) or len(tickets) > MAX_ATTACHMENTS:
+        raise ValidationFailed(f"Attach at most {MAX_ATTACHMENTS} files to one message.", field="uploads")
+    files, paths = [], []
+    for ticket in tickets:
+        try:
+            path, name, content_type, _, account_id, visitor_id = signing.loads(
+                str(ticket), salt=UPLOAD_SALT, max_age=UPLOAD_MAX_AGE_S)
+        except (signing.BadSignature, ValueError, TypeError):
+            raise ValidationFailed("An attachment expired or is not valid; attach the file again.",
+                                   field="uploads") from None
+        if (account_id, visitor_id) != (session.account_id, session.visitor_id):
+            raise ValidationFailed("That attachment was uploaded by someone else.", field="uploads")
+        try:
+            with default_storage.open(path, "rb") as handle:
+                data = handle.read()
+        except FileNotFoundError:
+            raise ValidationFailed(f"{name} is no longer here; attach it again.", field="uploads") from None
+        files.append(IncomingFile(filename=name, content_type=content_type, data=data))
+        paths.append(path)
+    return files, paths
+
+
+def _discard_uploads(paths: list[str]) -> None:
+    """The message holds its own copy now."""
+    for path in paths:
+        try:
+            default_storage.delete(path)
+        except OSError:
+            log.warning("could not delete widget upload %s", path)
+
+
+# ---- setting a widget up -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_widget(*, actor: Actor, name: str, config: dict | None = None) -> ChannelAccount:
+    """A website widget for the workspace (admins only). Its address is the public key in the snippet;
+    its secret signs visitors' user ids (identity verification) and is shown once."""
+    actor.require(Role.ADMIN)
+    name = (name or "").strip()
+    if not name or len(name) > 120:
+        raise ValidationFailed("Name the widget (1–120 characters), e.g. the website it is on.", field="name")
+    return ChannelAccount.objects.create(
+        workspace_id=actor.workspace_id, kind=Channel.WEBCHAT, name=name, address=f"wk_{secrets.token_urlsafe(18)}",
+        config=validate_config(actor, config or {}),
+    )
+
+
+def validate_config(actor: Actor, config: dict) -> dict:
+    if not isinstance(config, dict):
+        raise ValidationFailed("The widget's settings must be an object.", field="config")
+    topics = config.get("topics") or {}
+    if not isinstance(topics, dict):
+        raise ValidationFailed('Topics map a name to a team id, e.g. {"Orders": 3}.', field="topics")
+    for topic, team_id in topics.items():
+        if not isinstance(team_id, int):
+            raise ValidationFailed(f"Topic {topic!r}: give the team's id (a number).", field="topics")
+        access_team(actor, team_id)
+    if "business_hours" in config:
+        validate_business_hours(config["business_hours"])
+    origins = config.get("allowed_origins") or []
+    if not isinstance(origins, list) or not all(isinstance(o, str) and re.match(r"^https?://[^/\s]+$", o) for o in origins):
+        raise ValidationFailed('Allowed origins are like "https://shop.example.com" (scheme and host, no path).',
+                               field="allowed_origins")
+    if config.get("color") and not COLOR_RE.match(str(config["color"])):
+        raise ValidationFailed("The color is a hex code like #2457d6.", field="color")
+    return config
+
+
+def ensure_demo_widget(workspace: Workspace) -> ChannelAccount:
+    """The demo store's widget: made the first time the demo store page is shown, with a topic per team."""
+    existing = ChannelAccount.objects.filter(workspace=workspace, kind=Channel.WEBCHAT, is_active=True).first()
+    if existing is not None:
+        return existing
+    from touchpoint.accounts.models import Team
+
+    topics = {team.name: team.pk for team in Team.objects.filter(workspace=workspace, name__in=("Orders", "Returns",
+                                                                                                "Billing"))}
+    return ChannelAccount.objects.create(
+        workspace=workspace, kind=Channel.WEBCHAT, name="Demo store", address=f"wk_{secrets.token_urlsafe(18)}",
+        config={"prechat": True, "topics": topics, "title": "Northwind Outfitters",
+                "greeting": "Hi! Ask us about an order, a return or your bill."},
+    )
