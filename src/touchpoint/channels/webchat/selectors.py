@@ -96,7 +96,7 @@ def is_online(account: ChannelAccount) -> bool:
     if config.get("always_online"):
         return True
     workspace = account.workspace
-    hours = config.get("business_hours") or workspace.business_hours or {}
+    hours = config["business_hours"] if "business_hours" in config else workspace.business_hours or {}
     return within_business_hours(hours, workspace.timezone, workspace.holidays or [])
 
 
