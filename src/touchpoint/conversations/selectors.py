@@ -6,7 +6,15 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from touchpoint.conversations.models import Attachment, Conversation, Message, MessageKind, Status, Tag
+from touchpoint.conversations.models import (
+    Attachment,
+    Channel,
+    Conversation,
+    Message,
+    MessageKind,
+    Status,
+    Tag,
+)
 from touchpoint.core.errors import NotFound, ValidationFailed
 from touchpoint.core.permissions import Actor
 from touchpoint.customers.timeline import TimelineEntry
@@ -106,6 +114,25 @@ def thread(conversation: Conversation, *, after_id: int | None = None, limit: in
     latest = list(qs.order_by("-created_at", "-id")[:limit])
     latest.reverse()
     return latest
+
+
+# The identity that lets a reply reach the customer on each channel.
+REPLY_IDENTITIES = {
+    Channel.WEBCHAT: ("visitor", "external"),  # the chat widget, when they are on the site
+    Channel.EMAIL: ("email",),
+    Channel.SMS: ("phone",),
+    Channel.WHATSAPP: ("phone",),
+}
+
+
+def reply_channels(conversation: Conversation, identity_kinds: list[str]) -> list[tuple[str, str]]:
+    """(channel, label) an agent may answer on: the conversation's own channel first, then every other
+    channel the customer has an identity for (an email address for email, a phone number for SMS)."""
+    found = [conversation.channel] + [
+        channel for channel, kinds in REPLY_IDENTITIES.items()
+        if channel != conversation.channel and any(kind in kinds for kind in identity_kinds)
+    ]
+    return [(channel, Channel(channel).label) for channel in found]
 
 
 def access_attachment(actor: Actor, attachment_id: int) -> Attachment:

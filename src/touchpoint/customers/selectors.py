@@ -30,3 +30,11 @@ def search_customers(actor: Actor, query: str) -> QuerySet[Customer]:
     query = query.strip()
     matches = Identity.objects.filter(workspace_id=actor.workspace_id, value__icontains=query.lower()).values("customer_id")
     return customers_for(actor).filter(Q(name__icontains=query) | Q(pk__in=matches)).order_by("-updated_at", "-id")
+
+
+def identity_owner(actor: Actor, kind: str, value: str) -> Customer | None:
+    """Who in the actor's workspace has this identity (as normalized), following merges; None if nobody."""
+    from touchpoint.customers.identities import normalize
+
+    identity = Identity.objects.filter(workspace_id=actor.workspace_id, kind=kind, value=normalize(kind, value)).first()
+    return access_customer(actor, identity.customer_id) if identity else None

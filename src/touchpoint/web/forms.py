@@ -42,6 +42,17 @@ class InboxQuery(forms.Form):
 class MessageForm(forms.Form):
     kind = forms.ChoiceField(choices=[("reply", "Reply"), ("note", "Note")])
     text = forms.CharField(required=False, max_length=100_000, strip=False)
+    # A reply may leave on another channel than the conversation's (empty: the conversation's own).
+    channel = forms.ChoiceField(choices=[("", "")] + Channel.choices, required=False)
+
+
+class IdentityForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("email", "Email"), ("phone", "Phone")])
+    value = forms.CharField(max_length=320)
+
+
+class MergeForm(forms.Form):
+    source = forms.IntegerField(min_value=1, max_value=2**63 - 1)
 
 
 class AssignForm(forms.Form):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from touchpoint.web import settings_views, views
+from touchpoint.web import identity_views, settings_views, views
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
@@ -22,6 +22,8 @@ urlpatterns = [
     path("attachments/<int:attachment_id>/", views.download_attachment, name="attachment"),
     path("customers/<int:customer_id>/", views.customer_page, name="customer"),
     path("customers/<int:customer_id>/timeline/", views.customer_timeline_page, name="customer-timeline"),
+    path("customers/<int:customer_id>/identities/", identity_views.add_identity, name="customer-add-identity"),
+    path("customers/<int:customer_id>/merge/", identity_views.merge_into, name="customer-merge"),
     path("search/", views.search, name="search"),
     path("settings/users/", settings_views.users, name="settings-users"),
     path("settings/users/<int:membership_id>/role/", settings_views.set_role, name="settings-role"),

@@ -27,6 +27,7 @@ from touchpoint.conversations.selectors import (
     conversations_for,
     inbox,
     inbox_counts,
+    reply_channels,
     search_messages,
     tags_for,
     thread,
@@ -202,6 +203,7 @@ def conversation_row(request: DeskRequest, conversation_id: int) -> HttpResponse
 def _pane_context(request: DeskRequest, conversation: Conversation) -> dict:
     actor = request.actor
     customer = conversation.customer
+    customer_context = _customer_context(request, customer, exclude_conversation=conversation.pk)
     return {
         "conversation": conversation,
         "messages": thread(conversation),
@@ -210,7 +212,8 @@ def _pane_context(request: DeskRequest, conversation: Conversation) -> dict:
         "statuses": Status.choices,
         "priorities": Priority.choices,
         "snooze_choices": forms.SNOOZE_CHOICES,
-        **_customer_context(request, customer, exclude_conversation=conversation.pk),
+        "reply_channels": reply_channels(conversation, [i.kind for i in customer_context["identities"]]),
+        **customer_context,
     }
 
 
@@ -270,15 +273,23 @@ def post_message(request: DeskRequest, conversation_id: int) -> HttpResponse:
     files = [IncomingFile(filename=f.name, content_type=f.content_type or "", data=f.read())
              for f in request.FILES.getlist("files")]
     content = Content(text=data["text"])
+    channels = reply_channels(conversation, list(conversation.customer.identities.values_list("kind", flat=True)))
+    channel = data["channel"] or conversation.channel
     if data["kind"] == "note":
         conversations.add_note(actor=request.actor, conversation=conversation, content=content, attachments=files)
     else:
-        conversations.reply(actor=request.actor, conversation=conversation, content=content, attachments=files)
+        if channel not in dict(channels):
+            raise ValidationFailed(f"{conversation.customer} cannot be reached by {Channel(channel).label}: add their "
+                                   "address or number to the customer first, or reply on "
+                                   f"{' or '.join(label for _, label in channels)}.", field="channel")
+        conversations.reply(actor=request.actor, conversation=conversation, content=content, attachments=files,
+                            channel=channel)
     if not request.htmx:
         return redirect(_conversation_url(conversation_id))
     conversation = access_conversation(request.actor, conversation_id)
     return render(request, "web/_posted.html", {
         "conversation": conversation, "messages": thread(conversation), "kind": data["kind"],
+        "reply_channels": channels, "channel": channel,
     })
 
 

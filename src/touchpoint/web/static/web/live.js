@@ -70,6 +70,8 @@
       if (openConversation()) refreshConversation(openConversation());
     } else if (message.type === "presence") {
       presence(message);
+    } else if (message.type === "typing") {
+      showTyping(message);
     }
   }
 
@@ -85,6 +87,9 @@
     schedule("nav", refreshNav);
     const id = event.conversation_id;
     if (!id) return;
+    if (event.event === "message.created" && event.payload.kind === "incoming" && id === openConversation()) {
+      showTyping(null); // their message is here: they stopped typing
+    }
     const activity = event.event === "message.created" || event.event === "conversation.opened";
     schedule("row-" + id, () => refreshRow(id, activity));
     if (openConversation() === id) {
@@ -267,6 +272,34 @@
     const names = Array.from(new Set(Array.from(viewers.values()).map((a) => a.name))).sort();
     box.textContent = names.length ? names.join(", ") + (names.length > 1 ? " are" : " is") + " viewing" : "";
   }
+
+  // ---- typing, both ways ------------------------------------------------------------------------
+
+  let typingTimer = null;
+  function showTyping(message) {
+    const box = document.getElementById("typing");
+    if (!box) return;
+    clearTimeout(typingTimer);
+    if (!message || message.conversation_id !== openConversation()) {
+      box.textContent = "";
+      return;
+    }
+    box.textContent = (message.name || "The customer") + " is typing…"; // text, never HTML
+    typingTimer = setTimeout(() => (box.textContent = ""), 5000);
+  }
+
+  // A reply being written in the chat shows in the customer's widget (never a note, never on email).
+  let lastTyping = 0;
+  document.addEventListener("input", (event) => {
+    const composer = event.target.closest && event.target.closest("#composer");
+    if (!composer || !event.target.matches("textarea")) return;
+    const kind = composer.querySelector('input[name="kind"]:checked');
+    const channel = composer.querySelector('select[name="channel"]');
+    const via = channel ? channel.value : composer.dataset.channel;
+    if (!kind || kind.value !== "reply" || via !== "webchat" || Date.now() - lastTyping < 2000) return;
+    lastTyping = Date.now();
+    send({ type: "typing", conversation_id: openConversation() });
+  });
 
   document.addEventListener("htmx:afterSettle", (event) => {
     if (event.detail.target && event.detail.target.id === "pane") announce();
