@@ -90,4 +90,4 @@ def smtpd(transactional_db):
     controller.start()
     yield port
     controller.stop()
-    controller.handler.pool.shutdown(wait=True)
+    controller.handler.workers.shutdown()

@@ -157,8 +157,7 @@ def test_html_history_is_cut():
 
 
 def _reason(**headers) -> str:
-    parsed = parse(mail(headers=headers))
-    return automatic_reason(parsed.message, parsed.from_address)
+    return automatic_reason(parse(mail(headers=headers)))
 
 
 def test_automatic_mail_is_recognised():
@@ -169,9 +168,9 @@ def test_automatic_mail_is_recognised():
     assert _reason(**{"X-Autoreply": "yes"}) and _reason(**{"X-Autorespond": "vacation"})
     assert _reason(**{"Return-Path": "<>"})
     assert _reason() == ""
-    daemon = parse(mail(sender="MAILER-DAEMON@mx.example.com"))
-    assert automatic_reason(daemon.message, daemon.from_address)
-    assert automatic_reason(parse(mail()).message, "maria@example.com", envelope_sender="<>")
+    assert automatic_reason(parse(mail(sender="MAILER-DAEMON@mx.example.com")))
+    assert automatic_reason(parse(mail()), envelope_sender="<>")
+    assert automatic_reason(parse(mail()), envelope_sender="maria@example.com") == ""
 
 
 def dsn(original_id: str, action: str = "failed") -> bytes:

@@ -78,11 +78,13 @@ def ingest_mime(raw: bytes, recipient: str | None, account: ChannelAccount, *,
 
 
 def _taken_before(account: ChannelAccount, mail_id: str) -> IngestResult | None:
-    earlier = InboundEmail.objects.filter(workspace_id=account.workspace_id, mail_id=mail_id).select_related("message")
-    earlier = earlier.first()
+    earlier = (InboundEmail.objects.filter(workspace_id=account.workspace_id, mail_id=mail_id).order_by()
+               .values_list("outcome", "message_id").first())
     if earlier is None:
         return None
-    return IngestResult("duplicate", f"taken before ({earlier.outcome})", earlier.message)
+    outcome, message_id = earlier
+    message = Message.objects.filter(pk=message_id).first() if message_id else None
+    return IngestResult("duplicate", f"taken before ({outcome})", message)
 
 
 def _bound_lock_waits() -> None:
@@ -96,7 +98,7 @@ def _bound_lock_waits() -> None:
 
 def _dispose(parsed: ParsedEmail, recipient: str | None, account: ChannelAccount,
              envelope_sender: str | None) -> tuple[str, str, Message | None]:
-    reason = automatic_reason(parsed.message, parsed.from_address, envelope_sender)
+    reason = automatic_reason(parsed, envelope_sender)
     if reason:
         failed = failed_delivery(parsed.message) if parsed.message is not None else None
         if failed is not None:
@@ -159,6 +161,5 @@ def _keep_original(raw: bytes, parsed: ParsedEmail, account: ChannelAccount, out
         reason=reason[:255], received_at=now(),
     )
     record.raw.save(f"{uuid.uuid4().hex}.eml", ContentFile(raw), save=False)
-    with transaction.atomic():
-        record.save()
+    record.save()  # a duplicate (the same mail stored meanwhile) fails the caller's whole transaction
     return record

@@ -11,41 +11,48 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import HeaderParser
 
-from touchpoint.channels.email.parsing import decode_text, header, leaf_parts, message_ids
+from touchpoint.channels.email.parsing import (
+    ParsedEmail,
+    decode_text,
+    header,
+    leaf_parts,
+    message_ids,
+    part_text,
+)
 
 _PRECEDENCE_AUTOMATIC = {"bulk", "junk", "list", "auto_reply"}
-_AUTOREPLY_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder")
-_LIST_HEADERS = ("List-Id", "List-Unsubscribe")
+_AUTOREPLY_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder")
+_LIST_HEADERS = ("list-id", "list-unsubscribe")
 _SYSTEM_SENDERS = {"mailer-daemon", "postmaster"}
 _MESSAGE_ID_LINE_RE = re.compile(r"^message-id:\s*(<[^<>\s]+>)", re.I | re.M)
 _ACTION_RE = re.compile(r"^action:\s*(\w+)", re.I | re.M)
 _DIAGNOSTIC_RE = re.compile(r"^(diagnostic-code|status):\s*(.+)$", re.I | re.M)
 
 
-def automatic_reason(message: EmailMessage | None, sender: str, envelope_sender: str | None = None) -> str:
+def automatic_reason(parsed: ParsedEmail, envelope_sender: str | None = None) -> str:
     """Why this mail was sent by a machine, or "" for a person's mail. `envelope_sender` is SMTP's
-    MAIL FROM when known ("" for the null sender <> that bounces use)."""
+    MAIL FROM when known ("" or "<>" for the null sender that bounces use)."""
+    headers = parsed.headers
     if envelope_sender is not None and envelope_sender.strip() in ("", "<>"):
         return "empty envelope sender (a bounce)"
-    if sender.split("@")[0].lower() in _SYSTEM_SENDERS:
-        return f"sent by {sender.split('@')[0]}"
-    if message is None:
-        return ""
-    if message.get_content_type() == "multipart/report":
+    local_part = parsed.from_address.split("@")[0]
+    if local_part in _SYSTEM_SENDERS:
+        return f"sent by {local_part}"
+    if headers.get("content-type", "").lower().startswith("multipart/report"):
         return "delivery report"
-    auto_submitted = header(message, "Auto-Submitted").strip().lower()
+    auto_submitted = headers.get("auto-submitted", "").strip().lower()
     if auto_submitted and not auto_submitted.startswith("no"):
         return f"Auto-Submitted: {auto_submitted[:40]}"
-    precedence = header(message, "Precedence").strip().lower()
+    precedence = headers.get("precedence", "").strip().lower()
     if precedence in _PRECEDENCE_AUTOMATIC:
         return f"Precedence: {precedence}"
     for name in _LIST_HEADERS:
-        if header(message, name):
-            return f"mailing list ({name})"
+        if headers.get(name):
+            return f"mailing list ({name.title()})"
     for name in _AUTOREPLY_HEADERS:
-        if header(message, name).strip().lower() not in ("", "no"):
-            return f"automatic reply ({name})"
-    if "Return-Path" in message and header(message, "Return-Path").strip() in ("", "<>"):
+        if headers.get(name, "").strip().lower() not in ("", "no"):
+            return f"automatic reply ({name.title()})"
+    if "return-path" in headers and headers["return-path"].replace(" ", "") in ("", "<>"):
         return "empty Return-Path (a bounce)"
     return ""
 
@@ -62,16 +69,15 @@ def failed_delivery(message: EmailMessage) -> FailedDelivery | None:
     actions: list[str] = []
     reasons: list[str] = []
     mail_ids: list[str] = []
-    for part in leaf_parts(message):
-        content_type = part.get_content_type()
-        if content_type == "message/delivery-status":
-            fields = _status_text(part)
+    for leaf in leaf_parts(message):
+        if leaf.content_type == "message/delivery-status":
+            fields = _status_text(leaf.part)
             actions += [a.lower() for a in _ACTION_RE.findall(fields)]
             reasons += [f"{name}: {value.strip()}" for name, value in _DIAGNOSTIC_RE.findall(fields)]
-        elif content_type in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers"):
-            mail_ids += message_ids(header(_original_headers(part), "Message-ID"))
-        elif content_type == "text/plain":
-            text = decode_text(part.get_payload(decode=True) or b"", None)
+        elif leaf.content_type in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers"):
+            mail_ids += message_ids(header(_original_headers(leaf.part), "Message-ID"))
+        elif leaf.content_type == "text/plain":
+            text = part_text(leaf)
             mail_ids += [i for found in _MESSAGE_ID_LINE_RE.findall(text) for i in message_ids(found)]
     if actions and "failed" not in actions:
         return None

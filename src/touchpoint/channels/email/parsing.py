@@ -38,7 +38,10 @@ class ParsedEmail:
     html: str = ""  # the text/html body as written, unsanitized
     files: list[IncomingFile] = field(default_factory=list)
     dropped: list[dict] = field(default_factory=list)  # files not kept: {"filename", "reason"}
-    message: EmailMessage | None = None  # the parsed mail, for header checks; None when unparseable
+    # Top-level headers as sent (lower-case name → first value, unfolded, not decoded): enough for
+    # ids, tokens and the automatic-mail checks, and much cheaper than parsing each header.
+    headers: dict[str, str] = field(default_factory=dict)
+    message: EmailMessage | None = None  # the parsed mail; None when unparseable
 
 
 def parse(raw: bytes) -> ParsedEmail:
@@ -47,14 +50,16 @@ def parse(raw: bytes) -> ParsedEmail:
         message = BytesParser(policy=policy.default).parsebytes(raw)
     except Exception:  # RecursionError on absurd nesting, or a parser bug: keep the bytes as text
         return ParsedEmail(mail_id=digest, text=decode_text(raw[:200_000], None))
-    ids = message_ids(header(message, "Message-ID"))
-    parsed = ParsedEmail(mail_id=short_id(ids[0]) if ids else digest, message=message)
-    parsed.from_name, parsed.from_address = _first_address(message, "From")
-    parsed.recipients = [a for name in ("To", "Cc", "Delivered-To", "X-Original-To") for _, a in addresses(message, name)]
-    parsed.subject = clean_line(header(message, "Subject"))[:255]
-    parsed.date = _date(header(message, "Date"))
-    parsed.in_reply_to = message_ids(header(message, "In-Reply-To"))
-    parsed.references = message_ids(header(message, "References"))[-50:]
+    headers = _raw_headers(message)
+    ids = message_ids(headers.get("message-id", ""))
+    parsed = ParsedEmail(mail_id=short_id(ids[0]) if ids else digest, headers=headers, message=message)
+    senders = _addresses([headers.get("from", "")])
+    parsed.from_name, parsed.from_address = senders[0] if senders else ("", "")
+    parsed.recipients = [a for _, a in _addresses([headers.get(n, "") for n in ("to", "cc", "delivered-to", "x-original-to")])]
+    parsed.subject = clean_line(header(message, "Subject"))[:255] if "subject" in headers else ""
+    parsed.date = _date(headers.get("date", ""))
+    parsed.in_reply_to = message_ids(headers.get("in-reply-to", ""))
+    parsed.references = message_ids(headers.get("references", ""))[-50:]
     _read_body(message, parsed)
     return parsed
 
@@ -69,8 +74,17 @@ def short_id(mail_id: str) -> str:
 # ---- headers -------------------------------------------------------------------------------------
 
 
+def _raw_headers(message: EmailMessage) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in message.raw_items():
+        # Raw 8-bit bytes (SMTPUTF8 mail, or a broken client) arrive surrogate-escaped: read them as UTF-8.
+        text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        headers.setdefault(name.lower(), " ".join(text.split()))
+    return headers
+
+
 def header(message: EmailMessage, name: str) -> str:
-    """A header's decoded value, or "" ; a header the parser cannot read is decoded by hand."""
+    """A header's decoded value, or ""; a header the parser cannot read is decoded by hand."""
     try:
         value = message.get(name)
         return "" if value is None else str(value)
@@ -78,31 +92,28 @@ def header(message: EmailMessage, name: str) -> str:
         pass
     for key, raw_value in message.raw_items():
         if key.lower() == name.lower():
-            try:
-                return str(make_header(decode_header(str(raw_value))))
-            except Exception:
-                return str(raw_value).encode("ascii", "replace").decode()
+            return decode_words(str(raw_value))
     return ""
 
 
-def addresses(message: EmailMessage, name: str) -> list[tuple[str, str]]:
-    """(display name, lower-case address) pairs of an address header; unusable entries are skipped."""
-    values = []
+def decode_words(value: str) -> str:
+    """RFC 2047 encoded words (=?utf-8?q?...?=) as text; anything undecodable as it stands."""
+    if "=?" not in value:
+        return value
     try:
-        values = [str(v) for v in message.get_all(name) or []]
+        return str(make_header(decode_header(value)))
     except Exception:
-        values = [header(message, name)]
+        return value.encode("ascii", "replace").decode()
+
+
+def _addresses(values: list[str]) -> list[tuple[str, str]]:
+    """(display name, lower-case address) pairs of raw address headers; unusable entries are skipped."""
     pairs = []
-    for display, address in getaddresses(values):
+    for display, address in getaddresses([v for v in values if v]):
         address = address.strip().lower()
         if "@" in address and " " not in address and len(address) <= 320:
-            pairs.append((clean_line(display)[:200], address))
+            pairs.append((clean_line(decode_words(display))[:200], address))
     return pairs
-
-
-def _first_address(message: EmailMessage, name: str) -> tuple[str, str]:
-    pairs = addresses(message, name)
-    return pairs[0] if pairs else ("", "")
 
 
 def message_ids(value: str) -> list[str]:
@@ -140,10 +151,40 @@ def decode_text(data: bytes, charset: str | None) -> str:
     return data.decode("cp1252", errors="replace")
 
 
-def leaf_parts(message: EmailMessage) -> list[EmailMessage]:
+@dataclass
+class Part:
+    """One non-multipart part, its MIME headers read once (each read of a header parses it anew)."""
+
+    part: EmailMessage
+    content_type: str = "text/plain"
+    charset: str | None = None
+    disposition: str | None = None
+    filename: str = ""
+
+
+def _describe(part: EmailMessage) -> Part:
+    described = Part(part=part, content_type=part.get_default_type())
+    try:
+        content_type = part.get("Content-Type")
+        if content_type is not None:
+            described.content_type = content_type.content_type
+            charset = content_type.params.get("charset")
+            described.charset = charset if isinstance(charset, str) else None
+        disposition = part.get("Content-Disposition")
+        if disposition is not None:
+            described.disposition = disposition.content_disposition
+        name = (disposition.params.get("filename") if disposition is not None else None) or (
+            content_type.params.get("name") if content_type is not None else None)
+        described.filename = clean_line(str(name or "")).replace("/", "_").replace("\\", "_")[:200]
+    except Exception:
+        described.content_type, described.disposition = "application/octet-stream", "attachment"
+    return described
+
+
+def leaf_parts(message: EmailMessage) -> list[Part]:
     """The mail's non-multipart parts in order, at most EMAIL_MAX_PARTS of them. An attached mail
     (message/rfc822) is one part: its own text is not the sender's message."""
-    leaves: list[EmailMessage] = []
+    leaves: list[Part] = []
     stack: list = [message]
     seen = 0
     while stack and seen < settings.EMAIL_MAX_PARTS:
@@ -151,33 +192,26 @@ def leaf_parts(message: EmailMessage) -> list[EmailMessage]:
         seen += 1
         if not isinstance(part, EmailMessage):
             continue
-        try:
-            is_container = part.get_content_maintype() == "multipart" and isinstance(part.get_payload(), list)
-        except Exception:
-            is_container = False
-        if is_container:
+        described = _describe(part)
+        if described.content_type.startswith("multipart/") and part.is_multipart():
             stack.extend(reversed(part.get_payload()))
         else:
-            leaves.append(part)
+            leaves.append(described)
     return leaves
 
 
 def _read_body(message: EmailMessage, parsed: ParsedEmail) -> None:
     texts, htmls = [], []
     kept_bytes = 0
-    for number, part in enumerate(leaf_parts(message), start=1):
-        try:
-            content_type = part.get_content_type()
-            disposition = part.get_content_disposition()
-            filename = _filename(part)
-        except Exception:
-            content_type, disposition, filename = "application/octet-stream", "attachment", ""
-        if content_type in ("text/plain", "text/html") and disposition != "attachment" and not filename:
-            (texts if content_type == "text/plain" else htmls).append(_part_text(part))
+    is_report = message.get_content_type() == "multipart/report"
+    for number, leaf in enumerate(leaf_parts(message), start=1):
+        content_type = leaf.content_type
+        if content_type in ("text/plain", "text/html") and leaf.disposition != "attachment" and not leaf.filename:
+            (texts if content_type == "text/plain" else htmls).append(part_text(leaf))
             continue
-        if message.get_content_type() == "multipart/report" and content_type.startswith(("message/", "text/rfc822")):
+        if is_report and content_type.startswith(("message/", "text/rfc822")):
             continue  # a delivery report's machine-readable parts: read by the bounce check, not files
-        file = _file(part, number, filename, content_type)
+        file = _file(leaf, number)
         if file is None:
             continue
         reason = _refusal(file, kept_bytes)
@@ -190,34 +224,28 @@ def _read_body(message: EmailMessage, parsed: ParsedEmail) -> None:
     parsed.html = "\n".join(h for h in htmls if h.strip())
 
 
-def _part_text(part: EmailMessage) -> str:
+def part_text(leaf: Part) -> str:
     try:
-        data = part.get_payload(decode=True) or b""
+        data = leaf.part.get_payload(decode=True) or b""
     except Exception:
-        data = str(part.get_payload()).encode("utf-8", "replace")
+        data = str(leaf.part.get_payload()).encode("utf-8", "replace")
+    if not isinstance(data, bytes):
+        data = b""
+    return decode_text(data, leaf.charset)
+
+
+def _file(leaf: Part, number: int) -> IncomingFile | None:
+    content_type, filename = leaf.content_type, leaf.filename
     try:
-        charset = part.get_content_charset()
-    except Exception:
-        charset = None
-    return decode_text(data, charset if isinstance(charset, str) else None)
-
-
-def _filename(part: EmailMessage) -> str:
-    name = part.get_filename() or ""
-    return clean_line(str(name)).replace("/", "_").replace("\\", "_")[:200]
-
-
-def _file(part: EmailMessage, number: int, filename: str, content_type: str) -> IncomingFile | None:
-    try:
-        if part.get_content_maintype() == "message":
-            payload = part.get_payload()
+        if content_type.startswith("message/"):
+            payload = leaf.part.get_payload()
             inner = payload[0] if isinstance(payload, list) and payload else payload
             data = inner.as_bytes() if hasattr(inner, "as_bytes") else str(inner).encode("utf-8", "replace")
         else:
-            data = part.get_payload(decode=True) or b""
+            data = leaf.part.get_payload(decode=True) or b""
     except Exception:
         return None
-    if not data:
+    if not data or not isinstance(data, bytes):
         return None
     if content_type in ("application/octet-stream", "") or content_type not in settings.ATTACHMENT_CONTENT_TYPES:
         guessed = mimetypes.guess_type(filename)[0] if filename else None

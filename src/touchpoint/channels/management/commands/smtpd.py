@@ -1,10 +1,11 @@
-import signal
-import threading
+import asyncio
+import subprocess
+import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from touchpoint.channels.email.smtpd import make_controller
+from touchpoint.channels.email.smtpd import serve
 
 
 class Command(BaseCommand):
@@ -13,19 +14,28 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--host", default=settings.SMTPD_HOST, help="address to listen on (default %(default)s)")
         parser.add_argument("--port", type=int, default=settings.SMTPD_PORT, help="port (default %(default)s)")
-        parser.add_argument("--threads", type=int, default=4, help="mails stored at once (default %(default)s)")
+        parser.add_argument("--threads", type=int, default=4, help="database threads per process (default %(default)s)")
+        parser.add_argument("--processes", type=int, default=1,
+                            help="server processes sharing the port, about one core each (default %(default)s)")
+        parser.add_argument("--reuse-port", action="store_true",
+                            help="share the port with other smtpd processes started separately")
 
-    def handle(self, *args, host: str, port: int, threads: int, **options) -> None:
-        stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
-        controller = make_controller(host, port, threads=threads)
-        controller.start()
-        self.stdout.write(f"SMTP server listening on {host}:{port}", ending="\n")
-        self.stdout.flush()
+    def handle(self, *args, host: str, port: int, threads: int, processes: int, reuse_port: bool, **options) -> None:
+        siblings = [
+            subprocess.Popen([sys.executable, "-m", "touchpoint.cli", "smtpd", "--host", host, "--port", str(port),
+                              "--threads", str(threads), "--reuse-port"])
+            for _ in range(processes - 1)
+        ]
+
+        def ready() -> None:
+            self.stdout.write(f"SMTP server listening on {host}:{port}"
+                              + (f" ({processes} processes)" if processes > 1 else ""))
+            self.stdout.flush()
+
         try:
-            stop.wait()
+            asyncio.run(serve(host, port, threads=threads, reuse_port=reuse_port or processes > 1, on_ready=ready))
         finally:
-            # Stop taking connections; a mail being stored finishes before the pool shuts down.
-            controller.stop()
-            controller.handler.pool.shutdown(wait=True)
+            for sibling in siblings:
+                sibling.terminate()
+            for sibling in siblings:
+                sibling.wait()
