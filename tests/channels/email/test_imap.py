@@ -199,3 +199,21 @@ def test_the_periodic_job_polls_every_mailbox_and_survives_a_dead_one(desk, othe
     assert "cannot connect" in results["help@globex.test"].error
     # The mail went into the mailbox's own workspace only.
     assert not Message.objects.filter(workspace_id=other_desk.id).exists()
+
+
+def test_a_mail_that_trips_a_fault_is_skipped_not_blocking(desk, dovecot, mailbox, settings):
+    append(mailbox, mail(message_id="<first@example.com>"))
+    append(mailbox, mail(message_id="<second@example.com>"))
+    # A file storage that cannot write: each mail fails inside the ingest, and the poll still goes on.
+    working = settings.STORAGES
+    settings.STORAGES = {**working, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                                                "OPTIONS": {"location": "/proc/no-such-place"}}}
+    result = poll_account(mailbox)
+    assert (result.fetched, result.stored, result.skipped) == (2, 0, 2)
+    mailbox.refresh_from_db()
+    assert "skipped" in mailbox.config["imap"]["last_error"] and mailbox.config["imap"]["last_uid"] == 2
+    # Fixed, the mail is still in the mailbox: fetched again from the start, it is stored.
+    settings.STORAGES = working
+    mailbox.config["imap"]["last_uid"] = 0
+    mailbox.save()
+    assert poll_account(mailbox).stored == 2

@@ -29,10 +29,11 @@ TIMEOUT_S = 30
 class PollResult:
     fetched: int = 0
     stored: int = 0
+    skipped: int = 0  # mail that tripped a fault of ours: logged, left in the mailbox
     error: str = ""
 
     def __str__(self) -> str:
-        done = f"{self.fetched} fetched, {self.stored} new"
+        done = f"{self.fetched} fetched, {self.stored} new" + (f", {self.skipped} skipped" if self.skipped else "")
         return f"{done}; stopped: {self.error}" if self.error else done
 
 
@@ -44,14 +45,14 @@ def poll_mailboxes() -> list[tuple[ChannelAccount, PollResult]]:
 
 def poll_account(account: ChannelAccount) -> PollResult:
     result = PollResult()
-    settings_ = account.config["imap"]
+    mailbox = account.config["imap"]
     try:
-        client = _connect(settings_)
+        client = _connect(mailbox)
     except (OSError, imaplib.IMAP4.error, ssl.SSLError) as error:
-        return _failed(account, result, f"cannot connect to {settings_.get('host')}: {error}")
+        return _failed(account, result, f"cannot connect to {mailbox.get('host')}: {error}")
     try:
-        client.login(settings_.get("username", ""), account.secret)
-        _fetch_new(client, account, settings_, result)
+        client.login(mailbox.get("username", ""), account.secret)
+        _fetch_new(client, account, mailbox, result)
     except (OSError, imaplib.IMAP4.error, ssl.SSLError) as error:
         return _failed(account, result, str(error) or error.__class__.__name__)
     except TRANSIENT_ERRORS as error:
@@ -61,29 +62,29 @@ def poll_account(account: ChannelAccount) -> PollResult:
             client.logout()
         except (OSError, imaplib.IMAP4.error):
             pass
-    if not result.error:
+    if not (result.error or result.skipped):
         _remember(account, last_error="")
     return result
 
 
-def _connect(settings_: dict) -> imaplib.IMAP4:
-    host, security = settings_["host"], settings_.get("security", "ssl")
+def _connect(mailbox: dict) -> imaplib.IMAP4:
+    host, security = mailbox["host"], mailbox.get("security", "ssl")
     if security == "ssl":
-        return imaplib.IMAP4_SSL(host, int(settings_.get("port") or 993), ssl_context=ssl.create_default_context(),
+        return imaplib.IMAP4_SSL(host, int(mailbox.get("port") or 993), ssl_context=ssl.create_default_context(),
                                  timeout=TIMEOUT_S)
-    client = imaplib.IMAP4(host, int(settings_.get("port") or 143), timeout=TIMEOUT_S)
+    client = imaplib.IMAP4(host, int(mailbox.get("port") or 143), timeout=TIMEOUT_S)
     if security == "starttls":
         client.starttls(ssl_context=ssl.create_default_context())
     return client
 
 
-def _fetch_new(client: imaplib.IMAP4, account: ChannelAccount, settings_: dict, result: PollResult) -> None:
-    folder = settings_.get("folder") or "INBOX"
+def _fetch_new(client: imaplib.IMAP4, account: ChannelAccount, mailbox: dict, result: PollResult) -> None:
+    folder = mailbox.get("folder") or "INBOX"
     status, _ = client.select(_quote(folder), readonly=True)
     if status != "OK":
         raise imaplib.IMAP4.error(f"cannot open folder {folder!r}")
     uidvalidity = int((client.response("UIDVALIDITY")[1] or [b"0"])[0] or 0)
-    last_uid = int(settings_.get("last_uid") or 0) if int(settings_.get("uidvalidity") or 0) == uidvalidity else 0
+    last_uid = int(mailbox.get("last_uid") or 0) if int(mailbox.get("uidvalidity") or 0) == uidvalidity else 0
     status, data = client.uid("SEARCH", None, f"UID {last_uid + 1}:*")
     # "n:*" always names the highest message, even when it is older than n.
     uids = sorted(int(uid) for uid in (data[0] or b"").split() if int(uid) > last_uid)[:MAX_PER_POLL]
@@ -91,9 +92,21 @@ def _fetch_new(client: imaplib.IMAP4, account: ChannelAccount, settings_: dict, 
         raw = _fetch(client, uid)
         result.fetched += 1
         if raw is not None:
-            outcome = ingest_mime(raw, None, account)
-            result.stored += outcome.outcome != "duplicate"
+            _ingest(raw, account, uid, result)
         _remember(account, uidvalidity=uidvalidity, last_uid=uid)
+
+
+def _ingest(raw: bytes, account: ChannelAccount, uid: int, result: PollResult) -> None:
+    """A mail that trips a fault of ours is logged and passed over (it stays in the mailbox) rather
+    than holding back every mail behind it; a busy database stops the poll (TRANSIENT_ERRORS)."""
+    try:
+        result.stored += ingest_mime(raw, None, account).outcome != "duplicate"
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception:
+        log.exception("IMAP message %s of %s could not be stored; skipped", uid, account.address)
+        result.skipped += 1
+        _remember(account, last_error=f"message UID {uid} could not be stored (see the log); it was skipped")
 
 
 def _fetch(client: imaplib.IMAP4, uid: int) -> bytes | None:
