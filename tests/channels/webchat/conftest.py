@@ -11,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 
 from tests.conftest import Desk
 from tests.realtime.conftest import events, open_socket, run  # noqa: F401  (shared with these tests)
+from tests.web.test_browser import browser, server  # noqa: F401  (the browser tests' fixtures)
 from touchpoint.accounts import services as accounts
 from touchpoint.asgi import application
 from touchpoint.channels.webchat.services import create_widget, user_hash

@@ -340,6 +340,7 @@
       showForms();
     } else if (m.type === "message") {
       if (m.event_id) lastEventId = Math.max(lastEventId, m.event_id);
+      if (m.client_id) acked(m.client_id); // stored (replayed after a drop, or sent from another tab)
       if (showMessage(m)) {
         if (m.from === "agent") {
           typing.textContent = "";
@@ -413,6 +414,7 @@
     if (!body.trim() && !uploads.length) return;
     const item = { client_id: uuid(), text: body, files: uploads, prechat: prechat };
     prechat = null; // only the first message carries it
+    lastTypingSent = 0; // the next keystroke is news again
     uploads = [];
     files.replaceChildren();
     text.value = "";

@@ -131,7 +131,8 @@
 
   // While the agent's own action in the pane (a reply, resolve, assign…) is in flight, the live
   // refreshes of that pane wait: its response swaps the header and thread itself, and must find them
-  // where it left them. A live refresh already under way is called off and runs again afterwards.
+  // where it left them. A live refresh already under way is not swapped in when it lands (the
+  // action's answer is newer; calling it off would log an htmx error) and runs again afterwards.
   const PANE_PARTS = ["thread", "header"];
   const deferred = new Map();
   let actionsInFlight = 0;
@@ -141,17 +142,36 @@
     return elt instanceof Element && elt.closest("#conversation form") !== null;
   }
 
+  // Counted by request, not by element: the composer's own answer replaces the form that sent it,
+  // so its htmx:afterRequest reaches the document from an ancestor that is no pane form.
+  const paneRequests = new WeakSet();
+  let paneActions = 0;
+  const liveSince = new WeakMap(); // a live refresh of the pane -> how many actions had started then
+
   document.addEventListener("htmx:beforeRequest", (event) => {
-    if (!isPaneAction(event)) return;
-    actionsInFlight += 1;
-    for (const id of ["thread", "conv-header"]) {
-      const part = document.getElementById(id);
-      if (part) htmx.trigger(part, "htmx:abort");
+    const elt = event.detail.elt;
+    if (elt instanceof Element && (elt.id === "thread" || elt.id === "conv-header")) {
+      liveSince.set(event.detail.xhr, paneActions);
     }
+    if (!isPaneAction(event)) return;
+    paneRequests.add(event.detail.xhr);
+    paneActions += 1;
+    actionsInFlight += 1;
+  });
+
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const since = liveSince.get(event.detail.xhr);
+    if (since === undefined || since === paneActions) return;
+    event.detail.shouldSwap = false;
+    const id = openConversation();
+    if (!id) return;
+    if (event.detail.elt.id === "thread") schedule("thread", () => refreshThread(id));
+    else schedule("header", () => refreshHeader(id));
   });
 
   document.addEventListener("htmx:afterRequest", (event) => {
-    if (!isPaneAction(event)) return;
+    if (!paneRequests.has(event.detail.xhr)) return;
+    paneRequests.delete(event.detail.xhr);
     actionsInFlight = Math.max(0, actionsInFlight - 1);
     if (actionsInFlight) return;
     const waiting = Array.from(deferred.entries());
@@ -302,6 +322,7 @@
   });
 
   document.addEventListener("htmx:afterSettle", (event) => {
+    if (event.detail.target && event.detail.target.id === "composer") lastTyping = 0; // sent: typing anew
     if (event.detail.target && event.detail.target.id === "pane") announce();
     if (event.detail.target && ["thread", "conv-header"].includes(event.detail.target.id)) renderViewers();
   });
