@@ -106,17 +106,25 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # Kept open, as for PostgreSQL: the sockets' database calls would otherwise open a new
+            # connection (and rerun the PRAGMAs) for every message.
+            "CONN_MAX_AGE": 60,
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # ---- real time and caching: in-process by default, Redis through REDIS_URL ----
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# A socket's queue holds this many events before the layer drops new ones (Channels' default, 100, is
+# one busy second for an agent socket under a burst of widget messages).
+CHANNEL_CAPACITY = int(os.environ.get("CHANNEL_CAPACITY", 2000))
 if REDIS_URL:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                  "CONFIG": {"hosts": [REDIS_URL], "capacity": CHANNEL_CAPACITY}}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "touchpoint.realtime.layers.InMemoryChannelLayer",
+                                  "CONFIG": {"capacity": CHANNEL_CAPACITY}}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # ---- background work: durable in the database ----

@@ -92,7 +92,7 @@ def receive_message(
     """
     _check_channel(channel)
     if external_id:
-        existing = Message.objects.filter(workspace_id=workspace_id, channel=channel, external_id=external_id).first()
+        existing = _by_external_id(workspace_id, channel, external_id)
         if existing is not None:
             return existing, False
     try:
@@ -110,12 +110,17 @@ def receive_message(
                                attachments, sent_at or now(), metadata, channel_account_id)
             return message, True
     except IntegrityError:
-        winner = external_id and Message.objects.filter(
-            workspace_id=workspace_id, channel=channel, external_id=external_id
-        ).first()
+        winner = external_id and _by_external_id(workspace_id, channel, external_id)
         if not winner:
             raise
         return winner, False
+
+
+def _by_external_id(workspace_id: int, channel: str, external_id: str) -> Message | None:
+    # The unique index on (workspace, channel, external_id) is partial (external_id <> ''); SQLite
+    # uses it only when the query repeats that condition, else it reads the workspace's every message.
+    return (Message.objects.filter(workspace_id=workspace_id, channel=channel, external_id=external_id)
+            .exclude(external_id="").first())
 
 
 def _receive(

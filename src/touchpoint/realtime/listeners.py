@@ -5,6 +5,7 @@ import asyncio
 import dataclasses
 import logging
 import threading
+from collections import deque
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -68,13 +69,32 @@ def send_to_group(group: str, message: dict) -> None:
         return
     loop = _socket_loop
     if loop is not None and loop.is_running() and not _running_in(loop):
-        future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
-        try:
-            future.result(timeout=5)
-        except Exception:  # the event is in the log: a socket that missed it gets it on resume
-            log.exception("live event to %s not delivered", group)
+        # Handed to the sockets' loop without waiting for it: the thread that committed (a socket's
+        # database thread, the task worker) goes on with its next message at once. One sender on the
+        # loop sends in order.
+        loop.call_soon_threadsafe(_enqueue, layer, group, message)
         return
     async_to_sync(layer.group_send)(group, message)
+
+
+_outgoing: deque = deque()  # touched on the sockets' loop only
+_sender: asyncio.Future | None = None
+
+
+def _enqueue(layer, group: str, message: dict) -> None:
+    global _sender
+    _outgoing.append((layer, group, message))
+    if _sender is None or _sender.done():
+        _sender = asyncio.ensure_future(_send_in_order())
+
+
+async def _send_in_order() -> None:
+    while _outgoing:
+        layer, group, message = _outgoing.popleft()
+        try:
+            await layer.group_send(group, message)
+        except Exception:  # the event is in the log: a socket that missed it gets it on resume
+            log.exception("live event to %s not delivered", group)
 
 
 def _running_in(loop: asyncio.AbstractEventLoop) -> bool:

@@ -146,8 +146,9 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             uploads=uploads, prechat=Prechat.parse(content.get("prechat")),
         )
         message = received.message
+        known = [] if received.created and not uploads else None  # a new message without files has none
         return received, {"type": "ack", "client_id": message.external_id, "created": received.created,
-                          "message": payloads.widget_message(message)}
+                          "message": payloads.widget_message(message, attachments=known)}
 
     async def _typing(self) -> None:
         now = time.monotonic()

@@ -48,7 +48,9 @@ def has_verified_identity(customer: Customer) -> bool:
 
 def stored_message(workspace_id: int, client_id: str) -> Message | None:
     """The widget message already stored under this client id (a resend after a dropped connection)."""
-    return Message.objects.filter(workspace_id=workspace_id, channel=Channel.WEBCHAT, external_id=client_id).first()
+    # exclude(""): the condition of the partial unique index, so SQLite uses it (see conversations.services).
+    return (Message.objects.filter(workspace_id=workspace_id, channel=Channel.WEBCHAT, external_id=client_id)
+            .exclude(external_id="").first())
 
 
 def _visible(customer_id: int) -> QuerySet[Message]:

@@ -188,12 +188,16 @@ def _valid_or_none(kind: str, value: str, warnings: list[str]) -> str | None:
 
 def _session_customer(session: VisitorSession, *, name: str = "") -> Customer:
     """The visitor's customer record, made on their first message."""
-    if session.verified:
-        customer = selectors.follow_merges(Customer.objects.filter(pk=session.customer_id,
-                                                                   workspace_id=session.workspace_id).first())
-        if customer is None:
-            raise PermissionDenied("This chat session is no longer valid; reload the page.", code="session_invalid")
-        return customer
+    if session.customer_id is not None:
+        # Known since the socket said hello: one read. Merged since? Then look again from the start.
+        customer = Customer.objects.filter(pk=session.customer_id, workspace_id=session.workspace_id).first()
+        if customer is not None and customer.merged_into_id is None:
+            return customer
+        if session.verified:
+            customer = selectors.follow_merges(customer)
+            if customer is None:
+                raise PermissionDenied("This chat session is no longer valid; reload the page.", code="session_invalid")
+            return customer
     customer = customers.resolve_customer(workspace_id=session.workspace_id, kind="visitor", value=session.visitor_id,
                                           name=name)
     if selectors.has_verified_identity(customer):
@@ -232,17 +236,25 @@ def receive_visitor_message(
 ) -> Received:
     """A chat message from the widget. Stored once per client id: a resend after a dropped connection
     returns the message stored the first time."""
-    already = _already_stored(session, client_id)
+    _check_client_id(client_id)
+    # receive_message finds a resend itself; looked up first only when files came with it (their
+    # waiting copies are gone once stored).
+    already = _already_stored(session, client_id) if uploads else None
     if already is not None:
-        mine = session.customer_id or (None if already.metadata.get("offline") else already.customer_id)
-        return Received(already, False, mine)
+        return _resent(session, already)
     text = _check_text(text)
     if prechat and prechat.email:
         _valid_email(prechat.email)
     files, paths = _take_uploads(session, uploads)
     if not text.strip() and not files:
         raise ValidationFailed("The message is empty; write something or attach a file.", field="text")
-    check_rate(session, "messages", settings.WIDGET_MESSAGES_PER_MINUTE, "messages")
+    try:
+        check_rate(session, "messages", settings.WIDGET_MESSAGES_PER_MINUTE, "messages")
+    except RateLimited:
+        already = _already_stored(session, client_id)  # a resend is no new message: answered all the same
+        if already is None:
+            raise
+        return _resent(session, already)
     with transaction.atomic():
         customer = _session_customer(session, name=prechat.name if prechat else "")
         topic = prechat.topic if prechat and prechat.topic in (account.config.get("topics") or {}) else ""
@@ -251,10 +263,17 @@ def receive_visitor_message(
             external_id=client_id, subject=topic, attachments=files, channel_account_id=account.pk,
             metadata={"visitor_id": session.visitor_id},
         )
-        if created and prechat and _opened_by(message):
+        if not created:
+            return _resent(session, _check_owner(session, message))
+        if prechat and _opened_by(message):
             _apply_prechat(account, session, message.conversation, customer, prechat, topic)
     _discard_uploads(paths)
     return Received(message, created, customer.pk)
+
+
+def _resent(session: VisitorSession, message: Message) -> Received:
+    mine = session.customer_id or (None if message.metadata.get("offline") else message.customer_id)
+    return Received(message, False, mine)
 
 
 def leave_offline_message(
@@ -294,13 +313,19 @@ def leave_offline_message(
 
 
 def _already_stored(session: VisitorSession, client_id: object) -> Message | None:
-    """The message this visitor sent under this client id before, if any. A client id is the
-    visitor's own: one that someone else used is refused, and shows nothing of theirs."""
+    """The message this visitor sent under this client id before, if any."""
+    _check_client_id(client_id)
+    message = selectors.stored_message(session.workspace_id, client_id)
+    return None if message is None else _check_owner(session, message)
+
+
+def _check_client_id(client_id: object) -> None:
     if not isinstance(client_id, str) or not ID_RE.match(client_id):
         raise ValidationFailed("Each message needs a client_id: a UUID made by the widget.", field="client_id")
-    message = selectors.stored_message(session.workspace_id, client_id)
-    if message is None:
-        return None
+
+
+def _check_owner(session: VisitorSession, message: Message) -> Message:
+    """A client id is the visitor's own: one that someone else used is refused, showing nothing of theirs."""
     if message.metadata.get("visitor_id") != session.visitor_id:
         raise Conflict("That message id was used already; send the message with a new id.", code="client_id_taken",
                        field="client_id")
