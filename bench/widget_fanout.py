@@ -261,7 +261,8 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between one visitor's messages")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds each visitor keeps writing")
     parser.add_argument("--scale-out", action="store_true", help="two processes on PostgreSQL and Redis")
-    parser.add_argument("--profile", metavar="DIR", help="record each server with py-spy (flame graphs) into DIR")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="record each server with py-spy (speedscope files) into DIR; needs py-spy on PATH")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.visitors * 2 + 256)), hard))
