@@ -109,6 +109,9 @@ else:
             # Kept open, as for PostgreSQL: the sockets' database calls would otherwise open a new
             # connection (and rerun the PRAGMAs) for every message.
             "CONN_MAX_AGE": 60,
+            # Tests use a file, not the shared-cache in-memory database: shared cache locks whole
+            # tables without waiting, so a live server's threads failed with "table is locked".
+            "TEST": {"NAME": str(VAR_DIR / f"test_{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
