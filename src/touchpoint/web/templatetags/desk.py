@@ -8,18 +8,21 @@ from django.utils import timezone
 register = template.Library()
 
 
-@register.filter
-def when(value: datetime | None) -> str:
-    """Compact time for lists: 14:05 today, "Mar 3" this year, "Mar 3, 2025" before."""
+def _relative(value: datetime | None, this_year: str, older: str) -> str:
+    """The time alone when it is today, else the given formats ({d} is the day without a leading zero)."""
     if value is None:
         return ""
     local = timezone.localtime(value)
     today = timezone.localtime()
     if local.date() == today.date():
         return local.strftime("%H:%M")
-    if local.year == today.year:
-        return f"{local:%b} {local.day}"
-    return f"{local:%b} {local.day}, {local.year}"
+    return local.strftime(this_year if local.year == today.year else older).replace("{d}", str(local.day))
+
+
+@register.filter
+def when(value: datetime | None) -> str:
+    """Compact time for lists: 14:05 today, "Mar 3" this year, "Mar 3, 2025" before."""
+    return _relative(value, "%b {d}", "%b {d}, %Y")
 
 
 @register.filter
@@ -33,15 +36,7 @@ def stamp(value: datetime | None) -> str:
 @register.filter
 def moment(value: datetime | None) -> str:
     """Time with the day when it is not today: 14:05, "Nov 23, 14:05", "2025-11-23 14:05"."""
-    if value is None:
-        return ""
-    local = timezone.localtime(value)
-    today = timezone.localtime()
-    if local.date() == today.date():
-        return local.strftime("%H:%M")
-    if local.year == today.year:
-        return f"{local:%b} {local.day}, {local:%H:%M}"
-    return local.strftime("%Y-%m-%d %H:%M")
+    return _relative(value, "%b {d}, %H:%M", "%Y-%m-%d %H:%M")
 
 
 @register.filter
