@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from touchpoint.accounts.models import (
+    DEFAULT_BUSINESS_HOURS,
     AgentSkill,
     ApiToken,
     LoginFailure,
@@ -57,8 +58,6 @@ def validate_business_hours(hours: dict) -> dict:
 def create_workspace(
     *, name: str, admin_email: str, admin_password: str, admin_name: str = "", slug: str = "", timezone: str = "UTC"
 ) -> tuple[Workspace, Membership]:
-    from touchpoint.accounts.models import DEFAULT_BUSINESS_HOURS
-
     slug = slugify(slug or name)[:60]
     if not slug:
         raise ValidationFailed("A workspace needs a name.", field="name")

@@ -65,10 +65,11 @@ def start_background_worker(*, interval: float = 1.0) -> threading.Event:
     stop = threading.Event()
     worker = make_task_worker(interval=interval)
 
-    def run_tasks() -> None:
-        threading.Thread(target=lambda: (stop.wait(), setattr(worker, "running", False)), daemon=True).start()
-        worker.run()
+    def stop_tasks_when_asked() -> None:
+        stop.wait()
+        worker.running = False  # the worker finishes its current task and leaves its loop
 
-    threading.Thread(target=run_tasks, name="touchpoint-tasks", daemon=True).start()
+    threading.Thread(target=worker.run, name="touchpoint-tasks", daemon=True).start()
+    threading.Thread(target=stop_tasks_when_asked, name="touchpoint-tasks-stop", daemon=True).start()
     threading.Thread(target=run_periodic, args=(stop,), name="touchpoint-periodic", daemon=True).start()
     return stop

@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 
 from touchpoint.core import audit
 from touchpoint.core.clock import now
-from touchpoint.core.errors import Conflict, ValidationFailed
+from touchpoint.core.errors import Conflict, NotFound, ValidationFailed
 from touchpoint.core.events import publish
 from touchpoint.core.permissions import Actor, Role
 from touchpoint.customers.events import CustomerCreated, CustomerMerged, CustomerUpdated
@@ -173,8 +173,6 @@ def _move_related_rows(source: Customer, target: Customer) -> dict[str, int]:
 
 
 def _check_workspace(actor: Actor, *objs: Any) -> None:
-    from touchpoint.core.errors import NotFound
-
     for obj in objs:
         if obj.workspace_id != actor.workspace_id:
             raise NotFound("No such customer in this workspace.")
