@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "touchpoint.channels",
     "touchpoint.channels.email",
     "touchpoint.channels.webchat",
+    "touchpoint.routing",
     "touchpoint.realtime",
     "touchpoint.web",
 ]
