@@ -160,13 +160,11 @@ class Scenario:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
-            raise ScenarioError(f"cannot read the scenario file {path}: {exc.strerror or exc}") from None
+            raise ScenarioError(f"cannot read the scenario file: {exc.strerror or exc}") from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ScenarioError(
-                f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-            ) from None
+            raise ScenarioError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
         return cls.from_dict(data)
 
     @classmethod
