@@ -63,11 +63,12 @@ import json
 import math
 import random
 from bisect import bisect_left, insort
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 import simpy
@@ -843,6 +844,13 @@ class _Day:
         agent.on_shift = False
         self.update_agent(agent, self.now())
 
+    @staticmethod
+    def in_order(entries: Iterable[tuple[Any, _Waiting]], seen: dict[int, _Waiting]) -> Iterator[ContactState]:
+        """The queued contacts, already in contact order, remembering each one handed out."""
+        for _, waiting in entries:
+            seen[waiting.contact.contact_id] = waiting
+            yield waiting.contact
+
     def fill(self, agent: _Agent, now: datetime) -> None:
         """The agent gained capacity: policy.next_contact_for over their queues, until they are full."""
         while agent.on_shift:
@@ -852,14 +860,8 @@ class _Day:
                 return
             entries = lists[0] if len(lists) == 1 else heapq.merge(*lists)
             by_id: dict[int, _Waiting] = {}
-
-            def in_order(entries: Any = entries, by_id: dict[int, _Waiting] = by_id) -> Iterator[ContactState]:
-                for _, waiting in entries:
-                    by_id[waiting.contact.contact_id] = waiting
-                    yield waiting.contact
-
-            contact = routing.next_contact_for(state, in_order(), now, self.rules, self.policy, presorted=True,
-                                               agents_by_id=self.states)
+            contact = routing.next_contact_for(state, self.in_order(entries, by_id), now, self.rules, self.policy,
+                                               presorted=True, agents_by_id=self.states)
             if contact is None:
                 return
             self.assign(by_id[contact.contact_id], agent, now)
@@ -874,8 +876,6 @@ def simulate(
     confidence: float = 0.95,
 ) -> SimulationReport:
     """Run every policy on the same simulated days; arguments override the scenario's own."""
-    import time as wall
-
     policies = tuple(policies or scenario.policies)
     for name in policies:
         routing.ranking_key(name)
@@ -883,7 +883,7 @@ def simulate(
     if replications < 1:
         raise ScenarioError("replications must be at least 1")
     seed = scenario.seed if seed is None else seed
-    started = wall.perf_counter()
+    started = perf_counter()
     runs: dict[str, list[Replication]] = {name: [] for name in policies}
     contacts = 0
     for r in range(replications):
@@ -892,4 +892,4 @@ def simulate(
             runs[name].append(_Day(scenario, name, day).run())
             contacts += len(day)
     results = tuple(PolicyResult(name, tuple(runs[name]), confidence) for name in policies)
-    return SimulationReport(scenario, results, seed, wall.perf_counter() - started, contacts)
+    return SimulationReport(scenario, results, seed, perf_counter() - started, contacts)
