@@ -14,6 +14,7 @@ class ConversationOpened(DomainEvent):
 class MessageCreated(DomainEvent):
     name = "message.created"
     conversation_id: int
+    customer_id: int  # who may see it, when public: the fan-out needs no lookup
     message_id: int
     kind: str
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from touchpoint.accounts.models import Membership, Team
@@ -87,14 +87,11 @@ def receive_message(
     `new_conversation` opens a conversation of its own instead of continuing the customer's open
     one (a new email thread is a new matter).
 
-    The same (channel, external_id) is stored once: a replayed webhook returns the first message,
-    and when two deliveries race, the loser's whole attempt (customer, conversation) is rolled back.
+    The same (channel, external_id) is stored once: a replayed webhook or a delivery that lost a race
+    returns the first message, and its whole attempt (customer, conversation) is rolled back. The
+    unique index decides, so the usual case, a new message, costs no lookup first.
     """
     _check_channel(channel)
-    if external_id:
-        existing = _by_external_id(workspace_id, channel, external_id)
-        if existing is not None:
-            return existing, False
     try:
         with transaction.atomic():
             if customer is None:
@@ -134,34 +131,142 @@ def _receive(
         conversation = _open(workspace_id=workspace_id, customer=customer, channel=channel, subject=subject, at=at)
     elif conversation.workspace_id != workspace_id or conversation.customer_id != customer.pk:
         raise NotFound("No such conversation for this customer.")
-    if channel_account_id and conversation.channel == channel:
-        conversation.channel_account_id = channel_account_id
     message = _store(conversation, kind=MessageKind.INCOMING, sender_type=SenderType.CUSTOMER, channel=channel,
                      content=content, external_id=external_id, at=at, attachments=attachments, metadata=metadata)
-    previous = conversation.status
-    if previous != Status.OPEN:
-        conversation.status = Status.OPEN  # a customer writing again reopens, unpends and wakes
-        conversation.snoozed_until = None
-    if conversation.waiting_since is None:
-        conversation.waiting_since = at
-    _touch(conversation, message)
-    conversation.save()
-    if previous != Status.OPEN:
-        _system_event(conversation, f"Reopened by the customer's message (was {previous}).")
-        publish(ConversationStatusChanged(workspace_id=workspace_id, conversation_id=conversation.pk,
-                                          status=Status.OPEN, previous_status=previous))
+    previous = _customer_wrote(conversation, message, channel_account_id)
+    conversation.save(update_fields=CUSTOMER_WROTE_FIELDS)
+    _announce_reopening(conversation, previous)
     return message
 
 
+CUSTOMER_WROTE_FIELDS = ["channel_account", "status", "snoozed_until", "waiting_since", "last_message_at",
+                         "last_message_preview", "updated_at"]
+
+
+def _customer_wrote(conversation: Conversation, message: Message, channel_account_id: int | None) -> str:
+    """What a customer's message does to its conversation (the caller saves CUSTOMER_WROTE_FIELDS).
+    Returns the status it had: writing again reopens, unpends and wakes."""
+    if channel_account_id and conversation.channel == message.channel:
+        conversation.channel_account_id = channel_account_id
+    previous = conversation.status
+    if previous != Status.OPEN:
+        conversation.status = Status.OPEN
+        conversation.snoozed_until = None
+    if conversation.waiting_since is None:
+        conversation.waiting_since = message.created_at
+    _touch(conversation, message)
+    return previous
+
+
+def _announce_reopening(conversation: Conversation, previous: str) -> None:
+    if previous != Status.OPEN:
+        _system_event(conversation, f"Reopened by the customer's message (was {previous}).")
+        publish(ConversationStatusChanged(workspace_id=conversation.workspace_id, conversation_id=conversation.pk,
+                                          status=Status.OPEN, previous_status=previous))
+
+
 def _conversation_to_continue(customer: Customer, channel: str) -> Conversation | None:
-    """The customer's unresolved conversation on this channel, else one resolved recently enough to reopen."""
+    return _conversations_to_continue(customer.workspace_id, [customer.pk], channel).get(customer.pk)
+
+
+def _conversations_to_continue(workspace_id: int, customer_ids: list[int], channel: str) -> dict[int, Conversation]:
+    """Each customer's unresolved conversation on this channel, else one resolved recently enough to reopen."""
     recent = now() - timedelta(seconds=settings.REOPEN_WINDOW_S)
-    return (
-        Conversation.objects.filter(customer=customer, channel=channel)
-        .filter(~Q(status=Status.RESOLVED) | Q(resolved_at__gte=recent))
-        .order_by("-last_message_at", "-id")
-        .first()
-    )
+    found: dict[int, Conversation] = {}
+    # By customer only, so that SQLite reads the customers' own conversations (conv_customer) rather
+    # than the workspace's whole channel; the workspace is checked on what comes back.
+    for conversation in (Conversation.objects.filter(customer_id__in=customer_ids, channel=channel)
+                         .filter(~Q(status=Status.RESOLVED) | Q(resolved_at__gte=recent))
+                         .order_by("-last_message_at", "-id")):
+        if conversation.workspace_id == workspace_id:
+            found.setdefault(conversation.customer_id, conversation)
+    return found
+
+
+# ---- many incoming at once -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatLine:
+    """A text message from a customer already known, for receive_chat_lines."""
+
+    customer_id: int
+    text: str
+    external_id: str
+    metadata: dict
+    channel_account_id: int | None = None
+
+
+@transaction.atomic
+def receive_chat_lines(*, workspace_id: int, channel: str, lines: list[ChatLine]) -> list[tuple[Message, bool]]:
+    """Many customers' text messages, stored as receive_message stores each, with a few queries for
+    the lot instead of several per message: what a busy chat widget received while it was storing
+    the previous lot. A line that is not simply the next message of an open conversation (a new
+    conversation, a resend, a race with another process) goes through receive_message."""
+    _check_channel(channel)
+    at = now()
+    ids = [line.external_id for line in lines]
+    # Unordered and repeating the partial index's condition: SQLite then reads the unique index, not
+    # the workspace's every message.
+    stored = {m.external_id: m for m in Message.objects.filter(workspace_id=workspace_id, channel=channel,
+                                                               external_id__in=ids).exclude(external_id="").order_by()}
+    ongoing = _conversations_to_continue(workspace_id, [line.customer_id for line in lines], channel)
+    batch = {line.external_id: line for line in lines
+             if line.external_id not in stored and line.customer_id in ongoing}
+    messages = [_incoming_line(ongoing[line.customer_id], line, channel, at) for line in batch.values()]
+    try:
+        with transaction.atomic():
+            Message.objects.bulk_create(messages)
+    except IntegrityError:  # another process stored one of them meanwhile: one at a time, each decides
+        batch, messages = {}, []
+    reopened, touched = [], {}
+    for message, line in zip(messages, batch.values(), strict=True):
+        previous = _customer_wrote(message.conversation, message, line.channel_account_id)
+        reopened += [(message.conversation, previous)] if previous != Status.OPEN else []
+        touched[message.conversation.pk] = message.conversation
+        stored[line.external_id] = message
+    _save_all(list(touched.values()), CUSTOMER_WROTE_FIELDS)
+    for message in messages:
+        publish(MessageCreated(workspace_id=workspace_id, conversation_id=message.conversation_id,
+                               customer_id=message.customer_id, message_id=message.pk, kind=message.kind))
+    for conversation, previous in reopened:
+        _announce_reopening(conversation, previous)
+    results = []
+    for line in lines:
+        if line.external_id in stored:  # made now (the first line with this id), or stored before
+            results.append((stored[line.external_id], batch.pop(line.external_id, None) is not None))
+        else:
+            results.append(_receive_line(workspace_id, channel, line))
+    return results
+
+
+def _save_all(conversations: list[Conversation], fields: list[str]) -> None:
+    """Save these fields of many conversations: one prepared UPDATE run for each row. (bulk_update
+    builds a CASE per field and row; on a lot of a few hundred it cost more than all the rest.)"""
+    if not conversations:
+        return
+    columns = [Conversation._meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    sql = (f"UPDATE {quote(Conversation._meta.db_table)} SET "
+           + ", ".join(f"{quote(column.column)} = %s" for column in columns) + " WHERE id = %s")
+    rows = [[column.get_db_prep_save(getattr(c, column.attname), connection) for column in columns] + [c.pk]
+            for c in conversations]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def _incoming_line(conversation: Conversation, line: ChatLine, channel: str, at: datetime) -> Message:
+    html, text = Content(text=line.text).render()
+    return Message(workspace_id=conversation.workspace_id, conversation=conversation, customer_id=line.customer_id,
+                   kind=MessageKind.INCOMING, sender_type=SenderType.CUSTOMER, channel=channel, content_html=html,
+                   content_text=text, external_id=line.external_id, metadata=line.metadata, created_at=at)
+
+
+def _receive_line(workspace_id: int, channel: str, line: ChatLine) -> tuple[Message, bool]:
+    customer = Customer.objects.get(pk=line.customer_id, workspace_id=workspace_id)
+    return receive_message(workspace_id=workspace_id, channel=channel, customer=customer,
+                           content=Content(text=line.text), external_id=line.external_id, metadata=line.metadata,
+                           channel_account_id=line.channel_account_id)
 
 
 # ---- opening and agent messages --------------------------------------------------------------
@@ -288,7 +393,7 @@ def _store(
     for incoming in attachments:
         _attach(message, incoming)
     publish(MessageCreated(workspace_id=conversation.workspace_id, conversation_id=conversation.pk,
-                           message_id=message.pk, kind=kind))
+                           customer_id=conversation.customer_id, message_id=message.pk, kind=kind))
     return message
 
 

@@ -49,9 +49,11 @@ def resolve_customer(*, workspace_id: int, kind: str, value: str, name: str = ""
     """The customer who owns this identity, created on first sight. Safe when two messages race."""
     value = normalize(kind, value)
     for _ in range(2):
-        identity = Identity.objects.select_related("customer").filter(workspace_id=workspace_id, kind=kind, value=value).first()
-        if identity is not None:
+        try:
+            identity = Identity.objects.select_related("customer").get(workspace_id=workspace_id, kind=kind, value=value)
             return _follow_merges(identity.customer)
+        except Identity.DoesNotExist:
+            pass
         try:
             with transaction.atomic():
                 return create_customer(workspace_id=workspace_id, name=name, identities=[(kind, value)])

@@ -5,6 +5,7 @@ import hashlib
 from collections import deque
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
@@ -20,7 +21,20 @@ REFUSED = 4403  # close code for a socket without a signed-in member of a worksp
 SEEN_IDS = 2000  # event ids remembered per socket: an event sent to two of its groups goes out once
 
 
-class AgentConsumer(AsyncJsonWebsocketConsumer):
+class LiveSocket(AsyncJsonWebsocketConsumer):
+    """A socket that handles its frames and live events without Channels' per-message hop to the
+    database thread (`aclose_old_connections` before every handler). There is one such thread for all
+    sockets, so every frame and every live event waited behind whatever the database was storing. Our
+    database calls go through database_sync_to_async, which closes stale connections itself."""
+
+    async def dispatch(self, message: dict) -> None:
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+
+class AgentConsumer(LiveSocket):
     membership: Membership
     actor: Actor
 
@@ -95,8 +109,9 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
 
     # ---- from the channel layer -----------------------------------------------------------
 
-    async def live_event(self, message: dict) -> None:
-        await self._send_event(message["event"])
+    async def live_events(self, message: dict) -> None:
+        for event in message["events"]:
+            await self._send_event(event)
 
     async def presence_join(self, message: dict) -> None:
         """Someone opened a conversation I view: show them, and tell them I am here (stateless

@@ -1,7 +1,6 @@
 """Channel-layer group names. Every name carries the workspace id, so a socket that joins only its own
 workspace's groups can never be handed another workspace's events."""
 
-from touchpoint.conversations.models import Conversation
 from touchpoint.realtime.models import Audience, LiveEvent
 
 
@@ -28,9 +27,7 @@ def groups_for(event: LiveEvent) -> list[str]:
     groups = [agents_group(event.workspace_id)]
     if event.conversation_id is not None:
         groups.append(conversation_group(event.workspace_id, event.conversation_id))
-        if event.audience == Audience.PUBLIC:
-            customer_id = (Conversation.objects.filter(pk=event.conversation_id)
-                           .values_list("customer_id", flat=True).first())
-            if customer_id is not None:
-                groups.append(visitor_group(event.workspace_id, customer_id))
+        customer_id = event.payload.get("customer_id")
+        if event.audience == Audience.PUBLIC and customer_id is not None:
+            groups.append(visitor_group(event.workspace_id, customer_id))
     return groups

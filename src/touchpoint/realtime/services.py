@@ -3,18 +3,17 @@
 from datetime import timedelta
 
 from touchpoint.core.clock import now
-from touchpoint.realtime.models import Audience, LiveEvent
+from touchpoint.realtime.models import LiveEvent
 
 RETENTION = timedelta(days=3)  # a socket away longer than this reloads instead of replaying
 
 
-def append_event(
-    *, workspace_id: int, type: str, payload: dict, conversation_id: int | None = None, audience: str = Audience.AGENTS
-) -> LiveEvent:
-    return LiveEvent.objects.create(
-        workspace_id=workspace_id, conversation_id=conversation_id, type=type, audience=audience, payload=payload,
-        created_at=now(),
-    )
+def append_events(events: list[LiveEvent]) -> list[LiveEvent]:
+    """Log unsaved events with one write; their ids, in this order, are the resume points."""
+    at = now()
+    for event in events:
+        event.created_at = at
+    return LiveEvent.objects.bulk_create(events)
 
 
 def prune_live_events() -> int:

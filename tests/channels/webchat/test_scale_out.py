@@ -139,7 +139,9 @@ async def test_a_visitor_on_one_process_reaches_an_agent_on_another(cluster):
         while created["event"] != "message.created":
             created = await _frame(agent, "event")
         assert created["payload"] == {"conversation_id": ack["message"]["conversation_id"],
+                                      "customer_id": created["payload"]["customer_id"],
                                       "message_id": ack["message"]["id"], "kind": "incoming"}
+        assert isinstance(created["payload"]["customer_id"], int)
 
         # And back: the agent on B views the conversation and types; the visitor on A sees it.
         await agent.send(json.dumps({"type": "view", "conversation_id": created["conversation_id"]}))

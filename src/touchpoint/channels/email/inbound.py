@@ -61,16 +61,15 @@ def ingest_mime(raw: bytes, recipient: str | None, account: ChannelAccount, *,
         limit_mb = settings.EMAIL_MAX_MESSAGE_BYTES // (1024 * 1024)
         return IngestResult(Outcome.REJECTED, f"The mail is {len(raw) / 1048576:.1f} MB; the limit is {limit_mb} MB.")
     parsed = parse(raw)
-    taken = _taken_before(account, parsed.mail_id)
-    if taken is not None:
-        return taken
+    # A mail taken before (a replayed webhook, a mailbox polled again) fails on the unique index of
+    # the originals, so the usual case, a new mail, costs no lookup first.
     try:
         with transaction.atomic():
             _bound_lock_waits()
             outcome, reason, message = _dispose(parsed, recipient, account, envelope_sender)
             _keep_original(raw, parsed, account, outcome, reason, message)
     except IntegrityError:
-        taken = _taken_before(account, parsed.mail_id)  # the same mail arrived twice at once; the other won
+        taken = _taken_before(account, parsed.mail_id)
         if taken is None:
             raise
         return taken
@@ -161,5 +160,9 @@ def _keep_original(raw: bytes, parsed: ParsedEmail, account: ChannelAccount, out
         reason=reason[:255], received_at=now(),
     )
     record.raw.save(f"{uuid.uuid4().hex}.eml", ContentFile(raw), save=False)
-    record.save()  # a duplicate (the same mail stored meanwhile) fails the caller's whole transaction
+    try:
+        record.save()  # a duplicate (the same mail, taken before) fails the caller's whole transaction
+    except IntegrityError:
+        record.raw.delete(save=False)
+        raise
     return record

@@ -25,6 +25,7 @@ from django.db import connections
 
 from touchpoint.channels.email.inbound import TRANSIENT_ERRORS, account_for_recipient, ingest_mime
 from touchpoint.channels.models import ChannelAccount
+from touchpoint.realtime import listeners
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,9 @@ class InboundHandler:
     @staticmethod
     def store(raw: bytes, recipients: list[tuple[str, ChannelAccount]], envelope_sender: str) -> None:
         """Each recipient mailbox takes the mail; in one workspace the second one finds it taken."""
-        for recipient, account in recipients:
-            ingest_mime(raw, recipient, account, envelope_sender=envelope_sender)
+        with listeners.batched():  # a new thread's opening and its message: one write to the live log
+            for recipient, account in recipients:
+                ingest_mime(raw, recipient, account, envelope_sender=envelope_sender)
 
 
 def _smtp_options(max_bytes: int | None = None) -> dict:

@@ -13,17 +13,18 @@ last event it saw and is sent the public messages it missed, each once."""
 import asyncio
 import json
 import time
+import weakref
 from collections import deque
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from touchpoint.channels.models import ChannelAccount
 from touchpoint.channels.webchat import payloads, selectors, services
 from touchpoint.channels.webchat.services import Prechat, SiteUser, VisitorSession
 from touchpoint.core.errors import DomainError, ValidationFailed
 from touchpoint.realtime import listeners
+from touchpoint.realtime.consumers import LiveSocket
 from touchpoint.realtime.groups import conversation_group, visitor_group
 from touchpoint.realtime.selectors import latest_event_id
 
@@ -41,7 +42,78 @@ def origin_allowed(account: ChannelAccount, origin: str) -> bool:
     return not allowed or origin in allowed
 
 
-class WidgetConsumer(AsyncJsonWebsocketConsumer):
+class Inbox:
+    """The visitors' messages of this process's sockets, stored a lot at a time: what arrives while
+    one lot is being stored waits for the next (group commit). Under load a lot costs a few queries
+    instead of several per message; alone, a message is stored at once."""
+
+    MAX_LOT = 200
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple[ChannelAccount, services.VisitorMessage, asyncio.Future]] = []
+        self.storing = False
+
+    async def store(self, account: ChannelAccount, item: services.VisitorMessage) -> tuple[services.Received, dict]:
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.append((account, item, future))
+        if not self.storing:
+            self.storing = True
+            asyncio.ensure_future(self._store_all())
+        return await future
+
+    async def _store_all(self) -> None:
+        try:
+            while self.waiting:
+                lot, self.waiting = self.waiting[:self.MAX_LOT], self.waiting[self.MAX_LOT:]
+                try:
+                    outcomes = await database_sync_to_async(_store_lot)([(a, i) for a, i, _ in lot])
+                except Exception as error:  # the database failed the whole lot: each socket reports it
+                    outcomes = [error] * len(lot)
+                for (_, _, future), outcome in zip(lot, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(outcome, BaseException):
+                        future.set_exception(outcome)
+                    else:
+                        future.set_result(outcome)
+        finally:
+            self.storing = False
+
+
+def _store_lot(lot: list[tuple[ChannelAccount, services.VisitorMessage]]) -> list:
+    """Each widget's share of the lot in one call; the live events of all of it in one write."""
+    by_account: dict[int, list[int]] = {}
+    for index, (account, _) in enumerate(lot):
+        by_account.setdefault(account.pk, []).append(index)
+    outcomes: list = [None] * len(lot)
+    with listeners.batched():
+        for indexes in by_account.values():
+            received = services.receive_visitor_messages(account=lot[indexes[0]][0],
+                                                         messages=[lot[i][1] for i in indexes])
+            for index, outcome in zip(indexes, received, strict=True):
+                outcomes[index] = outcome if isinstance(outcome, DomainError) else (outcome, _ack(outcome, lot[index][1]))
+    return outcomes
+
+
+def _ack(received: services.Received, item: services.VisitorMessage) -> dict:
+    message = received.message
+    known = [] if received.created and not item.uploads else None  # a new message without files has none
+    return {"type": "ack", "client_id": message.external_id, "created": received.created,
+            "message": payloads.widget_message(message, attachments=known)}
+
+
+_inboxes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _inbox() -> Inbox:
+    loop = asyncio.get_running_loop()
+    inbox = _inboxes.get(loop)
+    if inbox is None:
+        inbox = _inboxes[loop] = Inbox()
+    return inbox
+
+
+class WidgetConsumer(LiveSocket):
     account: ChannelAccount
     session: VisitorSession | None
 
@@ -128,7 +200,9 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
 
     async def _message(self, content: dict) -> None:
         session = self.session
-        received, ack = await database_sync_to_async(self._store)(session, content)
+        received, ack = await _inbox().store(self.account, services.VisitorMessage(
+            session=session, client_id=content.get("client_id"), text=content.get("text"),
+            uploads=content.get("uploads") or [], prechat=Prechat.parse(content.get("prechat"))))
         self._remember(received.message.pk)
         self.conversation_id = received.message.conversation_id
         await self.send_json(ack)
@@ -138,17 +212,6 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             await self._follow(received.customer_id)
             upto = await database_sync_to_async(latest_event_id)(session.workspace_id)
             await self._catch_up(self.synced_to, upto, announce=False)
-
-    def _store(self, session: VisitorSession, content: dict) -> tuple[services.Received, dict]:
-        uploads = content.get("uploads") or []
-        received = services.receive_visitor_message(
-            account=self.account, session=session, client_id=content.get("client_id"), text=content.get("text"),
-            uploads=uploads, prechat=Prechat.parse(content.get("prechat")),
-        )
-        message = received.message
-        known = [] if received.created and not uploads else None  # a new message without files has none
-        return received, {"type": "ack", "client_id": message.external_id, "created": received.created,
-                          "message": payloads.widget_message(message, attachments=known)}
 
     async def _typing(self) -> None:
         now = time.monotonic()
@@ -162,9 +225,12 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
 
     # ---- from the channel layer ------------------------------------------------------------------
 
-    async def live_event(self, message: dict) -> None:
+    async def live_events(self, message: dict) -> None:
+        for event in message["events"]:
+            await self._live_event(event)
+
+    async def _live_event(self, event: dict) -> None:
         """Only public messages reach this group (realtime.groups); checked again here all the same."""
-        event = message["event"]
         payload = event.get("payload") or {}
         if event.get("event") != "message.created" or payload.get("kind") not in PUBLIC_KINDS:
             return

@@ -4,7 +4,7 @@ or system events) of their own customer record, in conversations that belong to 
 from django.db.models import Q, QuerySet
 
 from touchpoint.channels.models import ChannelAccount
-from touchpoint.conversations.models import Channel, Message, MessageKind
+from touchpoint.conversations.models import Channel, Conversation, Message, MessageKind
 from touchpoint.core.clock import within_business_hours
 from touchpoint.customers.identities import normalize
 from touchpoint.customers.models import Customer, Identity
@@ -78,10 +78,12 @@ def missed_messages(workspace_id: int, customer_id: int, after_event_id: int, up
                     *, limit: int = REPLAY_LIMIT) -> list[tuple[int, Message]] | None:
     """(event id, message) for the public messages of this customer's conversations logged in
     (after, upto], oldest first; None when there are too many to replay (the widget reloads instead)."""
+    # By the customer's conversations (a few) rather than every event of the workspace in the range.
+    conversations = list(Conversation.objects.filter(customer_id=customer_id).values_list("pk", flat=True))
     events = list(
         LiveEvent.objects.filter(workspace_id=workspace_id, id__gt=after_event_id, id__lte=upto_event_id,
                                  audience=Audience.PUBLIC, type="message.created",
-                                 conversation__customer_id=customer_id)
+                                 conversation_id__in=conversations)
         .order_by("id").values_list("id", "payload")[: limit + 1]
     )
     if len(events) > limit:

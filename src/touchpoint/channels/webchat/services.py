@@ -28,7 +28,7 @@ from touchpoint.channels.models import ChannelAccount
 from touchpoint.channels.webchat import selectors
 from touchpoint.conversations import services as conversations
 from touchpoint.conversations.models import Channel, Conversation, Message
-from touchpoint.conversations.services import Content, IncomingFile
+from touchpoint.conversations.services import ChatLine, Content, IncomingFile
 from touchpoint.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from touchpoint.core.permissions import Actor, Role
 from touchpoint.customers import services as customers
@@ -248,13 +248,9 @@ def receive_visitor_message(
     files, paths = _take_uploads(session, uploads)
     if not text.strip() and not files:
         raise ValidationFailed("The message is empty; write something or attach a file.", field="text")
-    try:
-        check_rate(session, "messages", settings.WIDGET_MESSAGES_PER_MINUTE, "messages")
-    except RateLimited:
-        already = _already_stored(session, client_id)  # a resend is no new message: answered all the same
-        if already is None:
-            raise
-        return _resent(session, already)
+    resent = _over_rate_unless_resent(session, client_id)
+    if resent is not None:
+        return resent
     with transaction.atomic():
         customer = _session_customer(session, name=prechat.name if prechat else "")
         topic = prechat.topic if prechat and prechat.topic in (account.config.get("topics") or {}) else ""
@@ -269,6 +265,73 @@ def receive_visitor_message(
             _apply_prechat(account, session, message.conversation, customer, prechat, topic)
     _discard_uploads(paths)
     return Received(message, created, customer.pk)
+
+
+@dataclass(frozen=True)
+class VisitorMessage:
+    """One `message` frame of a visitor's socket."""
+
+    session: VisitorSession
+    client_id: object
+    text: object
+    uploads: list = ()
+    prechat: Prechat | None = None
+
+
+def receive_visitor_messages(*, account: ChannelAccount, messages: list[VisitorMessage]) -> list[Received | DomainError]:
+    """What a busy widget received while storing its previous lot, stored together: the usual case,
+    text from a visitor whose record exists, with a few queries for the lot (receive_chat_lines);
+    anything else (a first message, files, the pre-chat form) as receive_visitor_message stores it.
+    Each message gets its own outcome: one visitor's error is not another's."""
+    results: list[Received | DomainError | None] = [None] * len(messages)
+    chat: dict[int, ChatLine] = {}
+    known = _unmerged_customers(account.workspace_id, messages)
+    for index, item in enumerate(messages):
+        try:
+            if item.session.customer_id not in known or item.uploads or item.prechat:
+                results[index] = receive_visitor_message(account=account, session=item.session,
+                                                         client_id=item.client_id, text=item.text,
+                                                         uploads=item.uploads, prechat=item.prechat)
+                continue
+            _check_client_id(item.client_id)
+            text = _check_text(item.text)
+            if not text.strip():
+                raise ValidationFailed("The message is empty; write something or attach a file.", field="text")
+            results[index] = _over_rate_unless_resent(item.session, item.client_id)
+            if results[index] is None:
+                chat[index] = ChatLine(customer_id=item.session.customer_id, text=text, external_id=item.client_id,
+                                       metadata={"visitor_id": item.session.visitor_id}, channel_account_id=account.pk)
+        except DomainError as error:
+            results[index] = error
+    stored = conversations.receive_chat_lines(workspace_id=account.workspace_id, channel=Channel.WEBCHAT,
+                                              lines=list(chat.values())) if chat else []
+    for index, (message, created) in zip(chat, stored, strict=True):
+        session = messages[index].session
+        try:
+            results[index] = Received(message, True, session.customer_id) if created else (
+                _resent(session, _check_owner(session, message)))
+        except DomainError as error:
+            results[index] = error
+    return results
+
+
+def _unmerged_customers(workspace_id: int, messages: list[VisitorMessage]) -> set[int]:
+    ids = {item.session.customer_id for item in messages if item.session.customer_id is not None}
+    return set(Customer.objects.filter(workspace_id=workspace_id, pk__in=ids, merged_into__isnull=True)
+               .values_list("pk", flat=True)) if ids else set()
+
+
+def _over_rate_unless_resent(session: VisitorSession, client_id: str) -> Received | None:
+    """Raises RateLimited for a visitor writing too fast, unless this is a resend of a message they
+    sent before (no new message: answered all the same)."""
+    try:
+        check_rate(session, "messages", settings.WIDGET_MESSAGES_PER_MINUTE, "messages")
+    except RateLimited:
+        already = _already_stored(session, client_id)
+        if already is None:
+            raise
+        return _resent(session, already)
+    return None
 
 
 def _resent(session: VisitorSession, message: Message) -> Received:
