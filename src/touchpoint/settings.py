@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "touchpoint.channels.email",
     "touchpoint.channels.webchat",
     "touchpoint.routing",
+    "touchpoint.automation",
     "touchpoint.realtime",
     "touchpoint.web",
 ]
