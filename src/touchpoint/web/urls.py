@@ -1,6 +1,6 @@
 from django.urls import path
 
-from touchpoint.web import identity_views, settings_views, views
+from touchpoint.web import automation_views, identity_views, settings_views, views
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
@@ -19,6 +19,12 @@ urlpatterns = [
     path("conversations/<int:conversation_id>/priority/", views.set_priority, name="conversation-priority"),
     path("conversations/<int:conversation_id>/status/", views.set_status, name="conversation-status"),
     path("conversations/<int:conversation_id>/tags/", views.set_tags, name="conversation-tags"),
+    path("conversations/<int:conversation_id>/canned-replies/", automation_views.canned_menu, name="canned-menu"),
+    path("conversations/<int:conversation_id>/canned-replies/<int:canned_reply_id>/insert/", automation_views.canned_insert,
+         name="canned-insert"),
+    path("conversations/<int:conversation_id>/macros/", automation_views.macro_menu, name="macro-menu"),
+    path("conversations/<int:conversation_id>/macros/<int:macro_id>/apply/", automation_views.apply_macro,
+         name="macro-apply"),
     path("attachments/<int:attachment_id>/", views.download_attachment, name="attachment"),
     path("customers/<int:customer_id>/", views.customer_page, name="customer"),
     path("customers/<int:customer_id>/timeline/", views.customer_timeline_page, name="customer-timeline"),
@@ -31,4 +37,12 @@ urlpatterns = [
     path("settings/teams/<int:team_id>/members/", settings_views.team_members, name="settings-team-members"),
     path("settings/tokens/", settings_views.tokens, name="settings-tokens"),
     path("settings/tokens/<int:token_id>/revoke/", settings_views.revoke_token, name="settings-revoke-token"),
+    path("settings/automation/", automation_views.automation_settings, name="settings-automation"),
+    path("settings/automation/canned/", automation_views.create_canned_reply, name="settings-canned-create"),
+    path("settings/automation/canned/<int:canned_reply_id>/", automation_views.edit_canned_reply, name="settings-canned"),
+    path("settings/automation/canned/<int:canned_reply_id>/delete/", automation_views.delete_canned_reply,
+         name="settings-canned-delete"),
+    path("settings/automation/macros/", automation_views.create_macro, name="settings-macro-create"),
+    path("settings/automation/macros/<int:macro_id>/", automation_views.edit_macro, name="settings-macro"),
+    path("settings/automation/macros/<int:macro_id>/delete/", automation_views.delete_macro, name="settings-macro-delete"),
 ]
