@@ -192,3 +192,63 @@ def test_workspace_a_cannot_read_change_or_apply_workspace_bs_items(desk, other_
     assert snapshot() == before
     their_canned.refresh_from_db()
     assert their_canned.title == "Globex refunds" and Macro.objects.filter(name="Globex macro").exists()
+
+
+# ---- every endpoint against bad input --------------------------------------------------------------
+
+UNKNOWN_ID = 987_654_321
+
+
+def _ids(desk) -> dict:
+    from tests.apiclient import populate
+
+    ids = populate(desk)
+    ids["canned"] = services.create_canned_reply(actor=desk.supervisor_actor, shortcut="hello", title="Hello",
+                                                 body="Hello {{customer.name}}").pk
+    ids["macro"] = services.create_macro(actor=desk.supervisor_actor, name="Tag it",
+                                         actions=[{"type": "tag", "tags": ["x"]}]).pk
+    return ids
+
+
+ENDPOINTS = [  # method, path, valid body, the same with a wrong type, the success status
+    ("POST", "/canned-replies", {"shortcut": "bye", "title": "Bye", "body": "Bye"}, {"shortcut": ["bye"]}, 201),
+    ("GET", "/canned-replies/{canned}", None, None, 200),
+    ("PATCH", "/canned-replies/{canned}", {"title": "Hi"}, {"team_id": "billing"}, 200),
+    ("DELETE", "/canned-replies/{canned}", None, None, 204),
+    ("POST", "/conversations/{conversation}/canned-replies/{canned}/render", None, None, 200),
+    ("POST", "/macros", {"name": "Pend", "actions": [{"type": "status", "status": "pending"}]},
+     {"name": "Pend", "actions": {"type": "status"}}, 201),
+    ("GET", "/macros/{macro}", None, None, 200),
+    ("PATCH", "/macros/{macro}", {"description": "Tags x"}, {"visibility": 1}, 200),
+    ("DELETE", "/macros/{macro}", None, None, 204),
+    ("POST", "/conversations/{conversation}/macros/{macro}/apply", None, None, 200),
+]
+
+
+@pytest.mark.parametrize("method,path,body,wrong,ok", ENDPOINTS, ids=[f"{e[0]} {e[1]}" for e in ENDPOINTS])
+def test_endpoint_refuses_bad_input_and_changes_nothing(desk, other_desk, method, path, body, wrong, ok):
+    mine, theirs = _ids(desk), _ids(other_desk)
+    api = api_as(desk.admin)
+
+    def unchanged(call):
+        before = snapshot(), list(CannedReply.objects.values()), list(Macro.objects.values())
+        response = call()
+        assert (snapshot(), list(CannedReply.objects.values()), list(Macro.objects.values())) == before
+        return response
+
+    if body is not None:
+        assert_problem(unchanged(lambda: api.call(method, path.format_map(mine), raw='{"name": "unterminated')),
+                       400, "malformed_json")
+        assert_problem(unchanged(lambda: api.call(method, path.format_map(mine), wrong)), 422, "validation_failed")
+    for key in ("conversation", "canned", "macro"):
+        if f"{{{key}}}" not in path:
+            continue
+        for bad in ("abc", "0", str(2**70)):
+            assert_problem(unchanged(lambda bad=bad, key=key: api.call(method, path.format_map({**mine, key: bad}), body)),
+                           422, "validation_failed")
+        unknown = unchanged(lambda key=key: api.call(method, path.format_map({**mine, key: UNKNOWN_ID}), body))
+        other = unchanged(lambda key=key: api.call(method, path.format_map({**mine, key: theirs[key]}), body))
+        a, b = assert_problem(unknown, 404, "not_found"), assert_problem(other, 404, "not_found")
+        assert a["detail"].replace(str(UNKNOWN_ID), "<id>") == b["detail"].replace(str(theirs[key]), "<id>")
+    response = api.call(method, path.format_map(mine), body)
+    assert response.status_code == ok, response.content[:500]
