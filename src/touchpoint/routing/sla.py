@@ -251,7 +251,6 @@ class _Timeline:
     """Replays the events in order and keeps one run for resolution and one per response wait."""
 
     def __init__(self, opened_at: datetime) -> None:
-        self.runs_now = True
         self.resolution = _Run(opened_at)
         self.resolution.resume(opened_at)
         self.waits = [_Run(opened_at)]
@@ -277,11 +276,11 @@ class _Timeline:
             self.resolution.complete(at)
         else:
             self.resolution.completed_at = None
-        self.runs_now = kind not in _STOPPED
+        runs = kind not in _STOPPED
         for run in (self.resolution, self.waiting):
             if run is None or run.completed_at is not None:
                 continue
-            if self.runs_now:
+            if runs:
                 run.resume(at)
             else:
                 run.pause(at)
@@ -306,7 +305,7 @@ class SlaClock:
                     "Add opening hours to the workspace, or make the policy count calendar time."
                 )
         self.targets = targets
-        self.calendar = calendar if targets.business_hours and calendar else BusinessCalendar.around_the_clock()
+        self.calendar = calendar if targets.business_hours and calendar is not None else BusinessCalendar.around_the_clock()
 
     def evaluate(self, events: Iterable[SlaEvent], now: datetime) -> SlaReport:
         """The report as of `now`; events after `now` are ignored, so any past moment can be replayed."""
@@ -332,7 +331,7 @@ class SlaClock:
         for event in ordered:
             if event.at > now:
                 break
-            if event is not opening and event.kind != SlaEventKind.OPENED:
+            if event.kind != SlaEventKind.OPENED:  # the first opening started the timeline; repeats add nothing
                 timeline.apply(event)
         return timeline
 
@@ -341,11 +340,15 @@ class SlaClock:
         if target is None:
             return None
         risk_after = self.targets.at_risk_after(target)
-        elapsed, due_at, at_risk_at, breached_at = timedelta(0), None, None, None
+        elapsed = timedelta(0)
+        due_at: datetime | None = None
+        at_risk_at: datetime | None = None
+        breached_at: datetime | None = None
         for opens, closes in run.spans:
             if breached_at is None:
                 due_at = self._after(opens, target - elapsed)
-                at_risk_at = self._after(opens, risk_after - elapsed)
+                if closes is None:  # only the running span has an at-risk moment to show
+                    at_risk_at = self._after(opens, risk_after - elapsed)
                 # Reaching the due time while running breaches; a span that stops exactly then does not.
                 if due_at < closes if closes is not None else due_at <= now:
                     breached_at = due_at
