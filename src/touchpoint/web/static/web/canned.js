@@ -135,16 +135,12 @@
   document.addEventListener("keydown", (event) => {
     if (!isOpen() || !event.target.matches || !event.target.matches("#composer textarea")) return;
     if (event.ctrlKey || event.altKey || event.metaKey) return;
-    const handled = {
-      ArrowDown: () => move(1),
-      ArrowUp: () => move(-1),
-      Escape: close,
-      Enter: () => {
-        const active = options().find((o) => o.getAttribute("aria-selected") === "true");
-        if (active) pick(active);
-        else close();
-      },
-    };
+    const active = options().find((o) => o.getAttribute("aria-selected") === "true");
+    if ((event.key === "Enter" || event.key === "Tab") && !active) {
+      close(); // nothing to insert: the key does what it always does
+      return;
+    }
+    const handled = { ArrowDown: () => move(1), ArrowUp: () => move(-1), Escape: close, Enter: () => pick(active) };
     handled.Tab = handled.Enter;
     const action = handled[event.key];
     if (!action || event.shiftKey) return;
