@@ -8,7 +8,7 @@ it marks that reply's delivery failed, so the agent sees the customer never got 
 import re
 from dataclasses import dataclass
 from email import policy
-from email.message import EmailMessage
+from email.message import Message
 from email.parser import HeaderParser
 
 from touchpoint.channels.email.parsing import (
@@ -63,7 +63,7 @@ class FailedDelivery:
     reason: str
 
 
-def failed_delivery(message: EmailMessage) -> FailedDelivery | None:
+def failed_delivery(message: Message) -> FailedDelivery | None:
     """What a bounce says failed: a delivery report (RFC 3464) or an older plain-text bounce that
     quotes the original headers. None for a report of a delay or a success."""
     actions: list[str] = []
@@ -87,16 +87,16 @@ def failed_delivery(message: EmailMessage) -> FailedDelivery | None:
     return FailedDelivery(mail_ids=list(dict.fromkeys(mail_ids)), reason=f"Bounced: {reason}"[:500])
 
 
-def _status_text(part: EmailMessage) -> str:
+def _status_text(part: Message) -> str:
     payload = part.get_payload()
     if isinstance(payload, list):  # the parser reads each block of fields as a small message
         return "\n\n".join(str(block) for block in payload)
     return decode_text(part.get_payload(decode=True) or b"", None)
 
 
-def _original_headers(part: EmailMessage) -> EmailMessage:
+def _original_headers(part: Message) -> Message:
     payload = part.get_payload()
-    if isinstance(payload, list) and payload and isinstance(payload[0], EmailMessage):
+    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
         return payload[0]
     text = decode_text(part.get_payload(decode=True) or b"", None) if not isinstance(payload, list) else ""
-    return HeaderParser(policy=policy.default).parsestr(text)
+    return HeaderParser(policy=policy.compat32).parsestr(text)

@@ -15,6 +15,7 @@ import queue
 import signal
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 
@@ -24,6 +25,7 @@ from django.conf import settings
 from django.db import connections
 
 from touchpoint.channels.email.inbound import TRANSIENT_ERRORS, account_for_recipient, ingest_mime
+from touchpoint.channels.email.threading import base_address
 from touchpoint.channels.models import ChannelAccount
 from touchpoint.realtime import listeners
 
@@ -31,7 +33,8 @@ log = logging.getLogger(__name__)
 
 TRY_LATER = "451 4.3.0 Temporary failure storing the message; try again later"
 NO_SUCH_MAILBOX = "550 5.1.1 No such mailbox here"
-SHUTDOWN_GRACE_S = 30  # how long a stopping server lets mail being stored finish
+SHUTDOWN_GRACE_S = 30
+ACCOUNT_CACHE_S = 30.0  # how long a stopping server lets mail being stored finish
 
 
 class DatabaseWorkers:
@@ -80,6 +83,20 @@ class InboundHandler:
     def __init__(self, threads: int = 4) -> None:
         self.workers = DatabaseWorkers(threads)
         self.in_flight = 0
+        # Recipient address → (account, until when it is trusted). A desk's mail goes to a handful of
+        # addresses, and asking the database for each RCPT cost a round trip per mail; an account
+        # switched off stops taking mail within ACCOUNT_CACHE_S.
+        self.accounts: dict[str, tuple[ChannelAccount, float]] = {}
+
+    async def _account(self, address: str) -> ChannelAccount | None:
+        key = base_address(address)  # reply-token variants share their account's entry
+        cached = self.accounts.get(key)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        account = await self._run(account_for_recipient, address)
+        if account is not None:
+            self.accounts[key] = (account, time.monotonic() + ACCOUNT_CACHE_S)
+        return account
 
     async def _run(self, func: Callable, *args):
         return await asyncio.wrap_future(self.workers.submit(func, *args))
@@ -87,7 +104,7 @@ class InboundHandler:
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
         try:
-            account = await self._run(account_for_recipient, address)
+            account = await self._account(address)
         except TRANSIENT_ERRORS:
             log.warning("database unavailable while checking recipient %s", address)
             return TRY_LATER

@@ -56,14 +56,15 @@ def referenced_conversation(account: ChannelAccount, parsed: ParsedEmail) -> Con
     mail_ids = {short_id(i) for i in [*parsed.in_reply_to, *parsed.references]}
     if not mail_ids:
         return None
-    message = (
+    # Unordered, and repeating the partial unique index's condition: SQLite then reads that index.
+    # Ordered by time in SQL, it walked the workspace's every message newest first instead.
+    messages = (
         Message.objects.filter(workspace_id=account.workspace_id, channel=Channel.EMAIL, external_id__in=mail_ids,
                                kind__in=(MessageKind.INCOMING, MessageKind.OUTGOING))
-        .select_related("conversation")
-        .order_by("-created_at", "-id")
-        .first()
+        .exclude(external_id="").select_related("conversation").order_by()
     )
-    return message.conversation if message else None
+    latest = max(messages, key=lambda m: (m.created_at, m.pk), default=None)
+    return latest.conversation if latest else None
 
 
 def conversation_for(account: ChannelAccount, parsed: ParsedEmail, recipients: list[str],
