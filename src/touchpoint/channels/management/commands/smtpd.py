@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from touchpoint.channels.email.smtpd import serve
+from touchpoint.core.runtime import quieten_garbage_collector
 
 
 class Command(BaseCommand):
@@ -32,6 +33,7 @@ class Command(BaseCommand):
                               + (f" ({processes} processes)" if processes > 1 else ""))
             self.stdout.flush()
 
+        quieten_garbage_collector()
         try:
             asyncio.run(serve(host, port, threads=threads, reuse_port=reuse_port or processes > 1, on_ready=ready))
         finally:

@@ -1,20 +1,9 @@
-import gc
 import os
 import warnings
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-
-
-def quieten_garbage_collector() -> None:
-    """Python's cycle collector stops every thread while it scans. With a thousand chat sockets open,
-    a full collection took about 150 ms every ten seconds, which was the desk's p99 latency
-    (bench/widget_fanout.py). What startup made lives as long as the process: freeze it out of the
-    scans. And collect the young generation every 50,000 allocations instead of 700, which makes the
-    full collections rare; memory is still freed by reference counting as it always is."""
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
 
 
 class Command(BaseCommand):
@@ -29,6 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, no_worker: bool, **options) -> None:
         import uvicorn
 
+        from touchpoint.core.runtime import quieten_garbage_collector
         from touchpoint.core.worker import start_background_worker
 
         # WhiteNoise serves from the finders (nothing to collect) and warns when STATIC_ROOT is missing.
