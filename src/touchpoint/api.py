@@ -10,6 +10,7 @@ from touchpoint.channels.api import router as channels_router
 from touchpoint.conversations.api import router as conversations_router
 from touchpoint.core.api import JSONParser, SessionAuth, TokenAuth, TouchpointAPI, install_problem_handlers
 from touchpoint.customers.api import router as customers_router
+from touchpoint.routing.api import router as routing_router
 
 DESCRIPTION = """Customer service and customer experience on one record per customer.
 
@@ -37,3 +38,4 @@ api.add_router("", customers_router)
 api.add_router("", conversations_router)
 api.add_router("", channels_router)
 api.add_router("", automation_router)
+api.add_router("", routing_router)

@@ -16,6 +16,7 @@ from touchpoint.core.api import SESSION_WORKSPACE_KEY
 from touchpoint.core.permissions import Actor
 from touchpoint.realtime import listeners, selectors
 from touchpoint.realtime.groups import agents_group, conversation_group, visitor_group
+from touchpoint.routing import services as routing
 
 REFUSED = 4403  # close code for a socket without a signed-in member of a workspace
 SEEN_IDS = 2000  # event ids remembered per socket: an event sent to two of its groups goes out once
@@ -51,11 +52,14 @@ class AgentConsumer(LiveSocket):
         self.seen_order: deque[int] = deque()
         self.groups_joined: list[str] = []
         await self.accept()
+        await database_sync_to_async(routing.socket_opened)(membership)
         # Join first, then replay: an event that lands in between arrives twice and is sent once.
         await self._join(agents_group(self.actor.workspace_id))
         await self._replay(self._last_event_id())
 
     async def disconnect(self, code: int) -> None:
+        if hasattr(self, "membership"):
+            await database_sync_to_async(routing.socket_closed)(self.membership)  # the last one: away
         if getattr(self, "viewing", None) is not None:
             await self._stop_viewing()
         for group in getattr(self, "groups_joined", []):

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class RoutingConfig(AppConfig):
     name = "touchpoint.routing"
     verbose_name = "Routing"
+
+    def ready(self) -> None:
+        from touchpoint.routing import listeners
+
+        listeners.register()
