@@ -38,6 +38,20 @@ def _chat(desk, who="amy@example.com", channel="webchat") -> Conversation:
     return Conversation.objects.get(pk=message.conversation_id)
 
 
+def _new_chat(desk, customer) -> Conversation:
+    message, _ = conversations.receive_message(workspace_id=desk.id, channel="webchat", customer=customer,
+                                               content=Content(text="Me again"), new_conversation=True)
+    return Conversation.objects.get(pk=message.conversation_id)
+
+
+def test_a_conversation_an_agent_opens_is_not_routed(desk, queue):
+    _skilled(desk, desk.agent2, billing=5)
+    _online(desk, desk.agent2)
+    customer = _chat(desk).customer
+    outbound = conversations.open_conversation(actor=desk.agent_actor, customer=customer, channel="webchat")
+    assert not QueuedContact.objects.filter(conversation=outbound).exists()
+
+
 @pytest.fixture
 def queue(desk):
     accounts.create_skill(actor=desk.admin_actor, name="billing")
@@ -111,11 +125,7 @@ def test_a_returning_customer_waits_a_little_for_their_last_agent(desk, queue):
     _online(desk, desk.agent2)
     assert _chat(desk, "zed@example.com").assignee_id == desk.agent2.pk  # Ben's better skill wins
     # Amy comes back while her last agent (Ana) is free: sticky beats Ben's better skill.
-    first.refresh_from_db()
-    again = Conversation.objects.get(pk=conversations.open_conversation(
-        actor=desk.admin_actor, customer=first.customer, channel="webchat").pk)
-    routing.enqueue(again)
-    again.refresh_from_db()
+    again = _new_chat(desk, first.customer)
     assert again.assignee_id == desk.agent.pk
     assert "last agent" in RoutingDecision.objects.filter(contact__conversation=again).get().reason
 
@@ -228,3 +238,21 @@ def test_two_agents_claiming_one_contact_at_once_exactly_one_wins():
     contact.refresh_from_db()
     assert contact.state == ContactState.ASSIGNED
     assert Conversation.objects.get(pk=contact.conversation_id).assignee_id == contact.assigned_to_id
+
+
+def test_the_sweep_hands_a_contact_on_when_its_sticky_wait_is_over(desk, queue):
+    _skilled(desk, desk.agent, billing=3)
+    _skilled(desk, desk.agent2, billing=3)
+    _online(desk, desk.agent, chat=1)
+    first = _chat(desk, "amy@example.com")
+    assert first.assignee_id == desk.agent.pk  # Ana is now full
+    conversations.change_status(actor=desk.agent_actor, conversation=first, status=Status.RESOLVED)
+    assert _chat(desk, "zed@example.com").assignee_id == desk.agent.pk  # and full again
+    _online(desk, desk.agent2)
+    again = _new_chat(desk, first.customer)
+    assert again.assignee_id is None  # held for Ana, Amy's last agent, though Ben is free
+    contact = QueuedContact.objects.get(conversation=again)
+    assert routing.route_all_waiting(at=contact.waiting_since + timedelta(seconds=10)) == 0
+    assert routing.route_all_waiting(at=contact.waiting_since + timedelta(seconds=31)) == 1
+    again.refresh_from_db()
+    assert again.assignee_id == desk.agent2.pk

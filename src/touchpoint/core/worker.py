@@ -30,9 +30,16 @@ def _poll_mailboxes() -> None:
     poll_mailboxes()
 
 
+def _route_waiting() -> None:
+    from touchpoint.routing.services import route_all_waiting
+
+    route_all_waiting()
+
+
 # (every N seconds, job). Each job is idempotent: several workers may run it at once.
 PERIODIC: list[tuple[float, Callable[[], None]]] = [
     (30.0, _wake_snoozed), (3600.0, _prune_live_events), (60.0, _poll_mailboxes),
+    (5.0, _route_waiting),
 ]
 
 

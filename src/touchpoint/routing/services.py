@@ -15,7 +15,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 
 from touchpoint.accounts.models import AgentSkill, Membership, Skill, Team
 from touchpoint.conversations import services as conversations
@@ -38,6 +38,7 @@ from touchpoint.routing.models import (
 PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
 SLA_AT_RISK_WITHIN = timedelta(minutes=5)
 MAX_CAPACITY = 50
+SWEEP_EVERY = timedelta(seconds=5)  # core.worker runs route_all_waiting this often
 HEAD = 200  # waiting contacts per queue read for a free agent (the most urgent and oldest)
 
 
@@ -171,8 +172,9 @@ def has_queues(workspace_id: int) -> bool:
 
 def enqueue(conversation: Conversation) -> QueuedContact | None:
     """The conversation needs an agent: queue it and offer it at once. Nothing when it has one, is not
-    open, waits already, or no queue takes its channel."""
-    if conversation.assignee_id is not None or conversation.status != Status.OPEN:
+    open, no customer is waiting on it (one an agent opened is theirs), it waits already, or no queue
+    takes its channel."""
+    if conversation.assignee_id is not None or conversation.status != Status.OPEN or conversation.waiting_since is None:
         return None
     queue = _queue_for(conversation)
     if queue is None:
@@ -194,15 +196,17 @@ def enqueue(conversation: Conversation) -> QueuedContact | None:
     return contact
 
 
-def route_contact(contact: QueuedContact, *, at: datetime | None = None) -> Membership | None:
-    """Offer a waiting contact to the best agent free now, or log why it waits."""
+def route_contact(contact: QueuedContact, *, at: datetime | None = None, log_waiting: bool = True) -> Membership | None:
+    """Offer a waiting contact to the best agent free now, or log why it waits (once, not on every
+    sweep)."""
     at = at or now()
     queue = contact.queue
     wanted = _contact_state(contact)
     agents = _agents(contact.workspace_id, skills=list(queue.required_skills))
     choice = policy.choose_agent(wanted, list(agents.values()), at, _rules(queue), queue.policy)
     if choice is None:
-        _log(contact, None, _why_waiting(wanted, agents, at, queue), at)
+        if log_waiting:
+            _log(contact, None, _why_waiting(wanted, agents, at, queue), at)
         return None
     return _claim(contact.pk, choice.agent_id, choice.reason, at)
 
@@ -246,13 +250,26 @@ def stop_waiting(conversation: Conversation) -> None:
         state=ContactState.CANCELLED, ended_at=now())
 
 
-def route_waiting(workspace_id: int) -> int:
-    """Offer every waiting contact again (a periodic sweep: sticky waits and overflow times pass with
-    nobody's capacity changing). Returns how many were assigned."""
+def route_all_waiting(*, at: datetime | None = None) -> int:
+    """The worker's sweep every few seconds: offer again the contacts whose sticky wait or overflow
+    time has just passed, since nobody's capacity changed to do it. Returns how many were assigned."""
+    at = at or now()
     assigned = 0
-    for contact in _waiting(workspace_id).select_related("queue")[:500]:
-        assigned += route_contact(contact) is not None
+    for queue in Queue.objects.filter(pk__in=QueuedContact.objects.filter(state=ContactState.WAITING)
+                                      .values("queue_id")):
+        due = Q(last_agent__isnull=False, waiting_since__range=_just_passed(at, queue.sticky_wait_s))
+        if queue.overflow_after_s is not None:
+            due |= Q(waiting_since__range=_just_passed(at, queue.overflow_after_s))
+        for contact in _waiting(queue.workspace_id).filter(due, queue=queue).select_related("queue")[:HEAD]:
+            assigned += route_contact(contact, at=at, log_waiting=False) is not None
     return assigned
+
+
+def _just_passed(at: datetime, seconds: int) -> tuple[datetime, datetime]:
+    """Waits that crossed `seconds` within the last sweep windows (two of them, so a late sweep
+    misses nothing)."""
+    crossed = at - timedelta(seconds=seconds)
+    return crossed - 2 * SWEEP_EVERY, crossed
 
 
 def _claim(contact_id: int, agent_id: int, reason: str, at: datetime, *, check_capacity: bool = True) -> Membership | None:
