@@ -130,3 +130,127 @@ class RoutingDecision(models.Model):
 
     def __str__(self) -> str:
         return self.reason
+
+
+# ---- SLAs -------------------------------------------------------------------------------------
+# The pure clocks live in `sla.py` (its dataclass is also called SlaPolicy: import this model as
+# `models.SlaPolicy` and that one as `sla.SlaPolicy`).
+
+
+class SlaPolicy(models.Model):
+    """A supervisor's promise for the conversations it matches (priorities, channels, customer
+    segments; an empty list means any): first response, next response and resolution targets, in
+    business or calendar time, and what to do when one is at risk or missed.
+
+    `escalation` is a list of actions, each run once per target: {"when": "at_risk" | "breached",
+    "action": "raise_priority" | "move_to_team" | "notify", "team_id": <id, for move_to_team>}."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="sla_policies")
+    name = models.CharField(max_length=80)
+    position = models.PositiveIntegerField(default=0)  # settles equally specific policies: the first wins
+    priorities = models.JSONField(default=list, blank=True)
+    channels = models.JSONField(default=list, blank=True)
+    segments = models.JSONField(default=list, blank=True)  # customer.custom_attributes["segment"]
+    first_response_s = models.PositiveIntegerField(null=True, blank=True)
+    next_response_s = models.PositiveIntegerField(null=True, blank=True)
+    resolution_s = models.PositiveIntegerField(null=True, blank=True)
+    business_hours = models.BooleanField(default=True)
+    at_risk_ratio = models.FloatField(default=0.8)
+    escalation = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkspaceScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="sla_policy_unique_name")]
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaStateName(models.TextChoices):
+    ON_TRACK = "on_track", "On track"
+    AT_RISK = "at_risk", "At risk"
+    BREACHED = "breached", "Breached"
+    MET = "met", "Met"
+    PAUSED = "paused", "Paused"
+
+
+class ConversationSla(models.Model):
+    """Where a conversation's SLA stands, as last evaluated: each target's due time and state, the
+    earliest running due time (what the inbox, the router and the wallboard sort by), and which
+    escalations already ran. Rewritten by `services.evaluate_sla`; read by everyone else."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    conversation = models.OneToOneField("conversations.Conversation", on_delete=models.CASCADE, related_name="sla")
+    policy = models.ForeignKey(SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    first_response_state = models.CharField(max_length=16, choices=SlaStateName.choices, blank=True)
+    next_response_due_at = models.DateTimeField(null=True, blank=True)
+    next_response_state = models.CharField(max_length=16, choices=SlaStateName.choices, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_state = models.CharField(max_length=16, choices=SlaStateName.choices, blank=True)
+    next_due_at = models.DateTimeField(null=True, blank=True)  # earliest running target; null when none or paused
+    # The conversation's overall state: the worst of its current targets (breached > at risk > on track
+    # > paused > met).
+    state = models.CharField(max_length=16, choices=SlaStateName.choices, default=SlaStateName.ON_TRACK)
+    breached_at = models.DateTimeField(null=True, blank=True)  # the first breach, kept once set
+    next_check_at = models.DateTimeField(null=True, blank=True)  # when time alone changes a state
+    escalated = models.JSONField(default=list, blank=True)  # "first_response:0:breached": warnings already sent
+    updated_at = models.DateTimeField()
+
+    objects = WorkspaceScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["next_check_at"], name="conv_sla_next_check"),
+            models.Index(fields=["workspace", "state", "next_due_at"], name="conv_sla_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"SLA of conversation {self.conversation_id}: {self.state}"
+
+
+class SlaStatusChange(models.Model):
+    """A conversation's status changes, with when they happened: the pauses (pending) and stops
+    (resolved) the SLA clocks replay. Written in the same transaction as the change, so none is lost;
+    messages are read from the thread itself."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey("conversations.Conversation", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16)
+    at = models.DateTimeField()
+
+    objects = WorkspaceScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["conversation", "at"], name="sla_status_change_conv")]
+
+    def __str__(self) -> str:
+        return f"conversation {self.conversation_id} {self.status} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class Notification(models.Model):
+    """Something a person on the desk should see (an SLA at risk or breached). Minimal on purpose:
+    the first thing that notifies; shown in the agent workspace header until read."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    recipient = models.ForeignKey("accounts.Membership", on_delete=models.CASCADE, related_name="notifications")
+    conversation = models.ForeignKey("conversations.Conversation", null=True, blank=True, on_delete=models.CASCADE,
+                                     related_name="+")
+    kind = models.CharField(max_length=32)  # sla_at_risk, sla_breached
+    text = models.CharField(max_length=255)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WorkspaceScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at", "-created_at"], name="notification_unread")]
+
+    def __str__(self) -> str:
+        return self.text
