@@ -200,15 +200,20 @@ def route_contact(contact: QueuedContact, *, at: datetime | None = None, log_wai
     """Offer a waiting contact to the best agent free now, or log why it waits (once, not on every
     sweep)."""
     at = at or now()
-    queue = contact.queue
-    wanted = _contact_state(contact)
-    agents = _agents(contact.workspace_id, skills=list(queue.required_skills))
-    choice = policy.choose_agent(wanted, list(agents.values()), at, _rules(queue), queue.policy)
+    choice, agents = choose_agent(contact, at)
     if choice is None:
         if log_waiting:
-            _log(contact, None, _why_waiting(wanted, agents, at, queue), at)
+            _log(contact, None, _why_waiting(_contact_state(contact), agents, at, contact.queue), at)
         return None
     return _claim(contact.pk, choice.agent_id, choice.reason, at)
+
+
+def choose_agent(contact: QueuedContact, at: datetime) -> tuple[policy.Choice | None, dict[int, policy.AgentState]]:
+    """The routing decision alone: the online agents holding the queue's skills, as the policy sees
+    them, and its choice among them (None: the contact waits)."""
+    queue = contact.queue
+    agents = _agents(contact.workspace_id, skills=list(queue.required_skills))
+    return policy.choose_agent(_contact_state(contact), list(agents.values()), at, _rules(queue), queue.policy), agents
 
 
 def offer_work(membership: Membership, *, at: datetime | None = None) -> list[QueuedContact]:
