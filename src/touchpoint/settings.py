@@ -161,6 +161,13 @@ ATTACHMENT_CONTENT_TYPES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# ---- wallboard: T of the service level ("answered within T"), per kind of work ----
+SERVICE_LEVEL_TARGET_S = {
+    "voice": int(os.environ.get("SERVICE_LEVEL_VOICE_S", 20)),
+    "chat": int(os.environ.get("SERVICE_LEVEL_CHAT_S", 20)),
+    "message": int(os.environ.get("SERVICE_LEVEL_MESSAGE_S", 4 * 3600)),
+}
+
 # ---- web chat widget: limits per visitor (counted in the cache, so shared by every process with Redis) ----
 WIDGET_MESSAGES_PER_MINUTE = int(os.environ.get("WIDGET_MESSAGES_PER_MINUTE", 20))
 WIDGET_MAX_MESSAGE_CHARS = int(os.environ.get("WIDGET_MAX_MESSAGE_CHARS", 5000))
