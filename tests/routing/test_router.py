@@ -13,7 +13,7 @@ from touchpoint.conversations import services as conversations
 from touchpoint.conversations.models import Conversation, Status
 from touchpoint.conversations.services import Content
 from touchpoint.core.clock import now
-from touchpoint.core.errors import NotFound, PermissionDenied, ValidationFailed
+from touchpoint.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from touchpoint.routing import services as routing
 from touchpoint.routing.models import ContactState, QueuedContact, RoutingDecision, RoutingSettings
 
@@ -193,6 +193,11 @@ def test_a_bad_queue_is_refused_with_the_field_to_fix(desk, queue, fields, field
     with pytest.raises(ValidationFailed) as refused:
         routing.save_queue(actor=desk.admin_actor, name="Broken", **fields)
     assert refused.value.field == field
+
+
+def test_a_second_queue_of_the_same_name_is_refused(desk, queue):
+    with pytest.raises(Conflict):
+        routing.save_queue(actor=desk.admin_actor, name="Billing chats")
 
 
 def test_bad_capacity_is_refused(desk):

@@ -11,6 +11,8 @@ so two routers never wait on each other; on SQLite every write transaction is se
 same guarantee) and the agent's status row is locked while their load is counted, so a contact is
 assigned once and an agent never beyond capacity."""
 
+import logging
+import zoneinfo
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -18,21 +20,30 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
 
 from touchpoint.accounts.models import AgentSkill, Membership, Skill, Team
+from touchpoint.accounts.selectors import workspace_of
 from touchpoint.conversations import services as conversations
 from touchpoint.conversations.models import Channel, Conversation, Priority, Status
 from touchpoint.core import audit
 from touchpoint.core.clock import now
-from touchpoint.core.errors import NotFound, ValidationFailed
+from touchpoint.core.errors import Conflict, NotFound, ValidationFailed
+from touchpoint.core.events import publish
 from touchpoint.core.permissions import Actor, Role
-from touchpoint.routing import policy
+from touchpoint.routing import policy, selectors, sla
+from touchpoint.routing.calendar import BusinessCalendar, CalendarError
+from touchpoint.routing.events import NotificationCreated, SlaChanged
 from touchpoint.routing.models import (
     AgentStatus,
     ContactState,
+    ConversationSla,
+    Notification,
     Presence,
     Queue,
     QueuedContact,
     RoutingDecision,
     RoutingSettings,
+    SlaPolicy,
+    SlaStateName,
+    SlaStatusChange,
 )
 
 PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
@@ -134,7 +145,11 @@ def save_queue(*, actor: Actor, queue: Queue | None = None, **fields) -> Queue:
     for name, value in fields.items():
         setattr(queue, name, value)
     _check_queue(actor, queue)
-    queue.save()
+    try:
+        with transaction.atomic():
+            queue.save()
+    except IntegrityError:
+        raise Conflict(f"There is a queue named {queue.name!r} already; choose another name.", field="name") from None
     audit.record(workspace_id=actor.workspace_id, actor_id=actor.membership_id, action="routing.queue", obj=queue,
                  data={"name": queue.name})
     return queue
@@ -434,3 +449,365 @@ def _settings(workspace_id: int) -> RoutingSettings:
 def _check_member(actor: Actor, obj) -> None:
     if obj.workspace_id != actor.workspace_id:
         raise NotFound("Not found in this workspace.")
+
+
+# ---- SLAs: policies, clocks, warnings and escalation --------------------------------------------
+#
+# `sla.py` computes; this section feeds it a conversation's history, keeps `ConversationSla` (and the
+# router's `QueuedContact.sla_due_at`) current, and acts once on each target that turns at risk or is
+# breached: a system event in the thread, notifications, and the policy's escalation actions.
+
+log = logging.getLogger(__name__)
+
+SLA_POLICY_FIELDS = frozenset({"name", "position", "priorities", "channels", "segments", "first_response_s",
+                               "next_response_s", "resolution_s", "business_hours", "at_risk_ratio", "escalation"})
+SLA_WHEN = ("at_risk", "breached")
+SLA_ACTIONS = ("raise_priority", "move_to_team", "notify")
+MAX_SLA_TARGET_S = 366 * 24 * 3600
+SLA_CHECK_BATCH = 500  # conversations re-evaluated per run of the periodic check
+METRIC_LABELS = {sla.SlaMetric.FIRST_RESPONSE: "First response", sla.SlaMetric.NEXT_RESPONSE: "Next response",
+                 sla.SlaMetric.RESOLUTION: "Resolution"}
+# The conversation's overall state is the worst of its targets'.
+_STATE_RANK = {SlaStateName.BREACHED: 4, SlaStateName.AT_RISK: 3, SlaStateName.ON_TRACK: 2, SlaStateName.PAUSED: 1,
+               SlaStateName.MET: 0}
+_RAISED = {Priority.LOW: Priority.NORMAL, Priority.NORMAL: Priority.HIGH, Priority.HIGH: Priority.URGENT}
+
+
+def save_sla_policy(*, actor: Actor, sla_policy: SlaPolicy | None = None, **fields) -> SlaPolicy:
+    """Create an SLA policy, or change one (supervisors). Every field is checked before anything is
+    written; conversations it already governs are re-evaluated by the next periodic check."""
+    actor.require(Role.SUPERVISOR)
+    unknown = set(fields) - SLA_POLICY_FIELDS
+    if unknown:
+        raise TypeError(f"unknown SLA policy field(s): {', '.join(sorted(unknown))}")
+    if sla_policy is not None:
+        _check_member(actor, sla_policy)
+    sla_policy = sla_policy or SlaPolicy(workspace_id=actor.workspace_id)
+    for name, value in fields.items():
+        setattr(sla_policy, name, value)
+    _check_sla_policy(actor, sla_policy)
+    with transaction.atomic():
+        sla_policy.save()
+        _recheck_open_slas(actor.workspace_id)
+        audit.record(workspace_id=actor.workspace_id, actor_id=actor.membership_id, action="routing.sla_policy",
+                     obj=sla_policy, data={"name": sla_policy.name})
+    return sla_policy
+
+
+def delete_sla_policy(*, actor: Actor, sla_policy: SlaPolicy) -> None:
+    """Remove a policy (supervisors). Its conversations fall to another matching policy, or to none,
+    at the next check."""
+    actor.require(Role.SUPERVISOR)
+    _check_member(actor, sla_policy)
+    with transaction.atomic():
+        audit.record(workspace_id=actor.workspace_id, actor_id=actor.membership_id,
+                     action="routing.sla_policy_deleted", obj=sla_policy, data={"name": sla_policy.name})
+        ConversationSla.objects.filter(policy=sla_policy).update(next_check_at=now())
+        sla_policy.delete()
+        _recheck_open_slas(actor.workspace_id)
+
+
+def _recheck_open_slas(workspace_id: int) -> None:
+    """Targets changed: have the periodic check re-evaluate every unresolved conversation with an SLA."""
+    ConversationSla.objects.filter(workspace_id=workspace_id).exclude(
+        conversation__status=Status.RESOLVED).update(next_check_at=now())
+
+
+def _check_sla_policy(actor: Actor, sla_policy: SlaPolicy) -> None:
+    sla_policy.name = str(sla_policy.name or "").strip()
+    if not sla_policy.name or len(sla_policy.name) > 80:
+        raise ValidationFailed("An SLA policy needs a name of 1 to 80 characters.", field="name")
+    if (SlaPolicy.objects.filter(workspace_id=actor.workspace_id, name=sla_policy.name)
+            .exclude(pk=sla_policy.pk).exists()):
+        raise ValidationFailed(f"There is already an SLA policy named {sla_policy.name!r}; choose another name.",
+                               code="duplicate_name", field="name")
+    if not _whole(sla_policy.position) or not 0 <= sla_policy.position <= 10_000:
+        raise ValidationFailed("Position is a whole number from 0 to 10000.", field="position")
+    sla_policy.priorities = _choices(sla_policy.priorities, Priority.values, "priorities")
+    sla_policy.channels = _choices(sla_policy.channels, Channel.values, "channels")
+    sla_policy.segments = _segments(sla_policy.segments)
+    _check_sla_targets(sla_policy)
+    sla_policy.escalation = _escalation(actor, sla_policy.escalation)
+    if sla_policy.business_hours:
+        _check_working_hours(actor)
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _choices(values: object, allowed: list[str], field: str) -> list[str]:
+    if not isinstance(values, list | tuple):
+        raise ValidationFailed(f"{field} is a list (empty for any).", field=field)
+    unknown = [value for value in values if value not in allowed]
+    if unknown:
+        raise ValidationFailed(f"Unknown {field} {', '.join(map(repr, unknown))}; use {', '.join(allowed)}.",
+                               field=field)
+    return list(dict.fromkeys(values))
+
+
+def _segments(values: object) -> list[str]:
+    if not isinstance(values, list | tuple) or not all(isinstance(v, str) and 0 < len(v.strip()) <= 80 for v in values):
+        raise ValidationFailed("Segments are a list of names of 1 to 80 characters, as customers carry them in "
+                               "custom_attributes[\"segment\"] (empty for any).", field="segments")
+    return list(dict.fromkeys(value.strip() for value in values))
+
+
+def _check_sla_targets(sla_policy: SlaPolicy) -> None:
+    targets = {"first_response_s": sla_policy.first_response_s, "next_response_s": sla_policy.next_response_s,
+               "resolution_s": sla_policy.resolution_s}
+    for field, value in targets.items():
+        if value is not None and (not _whole(value) or not 1 <= value <= MAX_SLA_TARGET_S):
+            raise ValidationFailed(f"{field} is a whole number of seconds from 1 to {MAX_SLA_TARGET_S} "
+                                   f"(a year), or empty for no target.", field=field)
+    if all(value is None for value in targets.values()):
+        raise ValidationFailed("An SLA policy needs at least one target: first response, next response or "
+                               "resolution.", field="first_response_s")
+    ratio = sla_policy.at_risk_ratio
+    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 < ratio <= 1:
+        raise ValidationFailed("at_risk_ratio is the share of a target used when it turns at risk: above 0 and at "
+                               "most 1 (0.8 = 80 %).", field="at_risk_ratio")
+    sla_policy.at_risk_ratio = float(ratio)
+    if not isinstance(sla_policy.business_hours, bool):
+        raise ValidationFailed("business_hours is true or false.", field="business_hours")
+
+
+def _escalation(actor: Actor, actions: object) -> list[dict]:
+    """The escalation list, normalized: {"when", "action"} and, for move_to_team, the team's id."""
+    if not isinstance(actions, list | tuple):
+        raise ValidationFailed("escalation is a list of actions.", field="escalation")
+    clean = []
+    for action in actions:
+        if not isinstance(action, dict):
+            raise ValidationFailed("Each escalation action is an object: {\"when\", \"action\", \"team_id\"}.",
+                                   field="escalation")
+        when, kind, team_id = action.get("when"), action.get("action"), action.get("team_id")
+        if when not in SLA_WHEN:
+            raise ValidationFailed(f"An escalation runs when a target is {' or '.join(SLA_WHEN)}, not {when!r}.",
+                                   field="escalation")
+        if kind not in SLA_ACTIONS:
+            raise ValidationFailed(f"Unknown escalation action {kind!r}; use {', '.join(SLA_ACTIONS)}.",
+                                   field="escalation")
+        step = {"when": when, "action": kind}
+        if kind == "move_to_team":
+            if not _whole(team_id) or not Team.objects.filter(workspace_id=actor.workspace_id, pk=team_id).exists():
+                raise ValidationFailed(f"Escalation moves to a team: no team with id {team_id!r} in this workspace.",
+                                       code="unknown_team", field="escalation")
+            step["team_id"] = team_id
+        elif team_id is not None:
+            raise ValidationFailed(f"Only move_to_team takes a team_id, not {kind}.", field="escalation")
+        if step not in clean:
+            clean.append(step)
+    return clean
+
+
+def _check_working_hours(actor: Actor) -> None:
+    try:
+        calendar = BusinessCalendar.for_workspace(workspace_of(actor))
+    except CalendarError as error:
+        raise ValidationFailed(f"The workspace's business hours cannot be read: {error}", code="invalid_calendar",
+                               field="business_hours") from None
+    if not calendar.has_working_hours:
+        raise ValidationFailed(
+            "This policy counts business hours, but the workspace has no working hours on any day, so no target "
+            "would ever come due. Add opening hours to the workspace, or set business_hours to false to count "
+            "calendar time.", code="no_working_hours", field="business_hours")
+
+
+# ---- evaluating a conversation ------------------------------------------------------------------
+
+
+def record_status_change(*, workspace_id: int, conversation_id: int, status: str) -> SlaStatusChange:
+    """Log a status change for the clocks, in the change's own transaction (so none is lost), at the
+    moment the conversation row says it happened."""
+    at = Conversation.objects.filter(pk=conversation_id).values_list("updated_at", flat=True).first()
+    return SlaStatusChange.objects.create(workspace_id=workspace_id, conversation_id=conversation_id, status=status,
+                                          at=at or now())
+
+
+def evaluate_sla_of(conversation_id: int, *, workspace_id: int) -> ConversationSla | None:
+    """`evaluate_sla` by id, for listeners. Costs two reads on a desk without SLA policies."""
+    if not SlaPolicy.objects.filter(workspace_id=workspace_id).exists():
+        if ConversationSla.objects.filter(conversation_id=conversation_id).exists():
+            ConversationSla.objects.filter(conversation_id=conversation_id).delete()
+        return None
+    conversation = (Conversation.objects.select_related("customer", "workspace")
+                    .filter(pk=conversation_id, workspace_id=workspace_id).first())
+    return evaluate_sla(conversation) if conversation is not None else None
+
+
+def evaluate_sla(conversation: Conversation, *, at: datetime | None = None) -> ConversationSla | None:
+    """Run the clocks of the conversation's policy over its history as of `at` (default now), save
+    where it stands, give the router its next due time, and act on targets newly at risk or breached,
+    each once. A conversation no policy matches has no SLA row. Idempotent, and safe to run from a
+    listener and the periodic check at once: the row is locked while it is decided."""
+    at = max(at or now(), conversation.created_at)
+    sla_policy = selectors.policy_for(conversation)
+    if sla_policy is None:
+        _drop_sla(conversation)
+        return None
+    try:
+        report = selectors.sla_clock(sla_policy, conversation.workspace).evaluate(
+            selectors.sla_events(conversation), at)
+    except CalendarError as error:  # hours removed after the policy was saved: say so, keep the last state
+        log.warning("SLA of conversation %s not evaluated: %s", conversation.pk, error)
+        ConversationSla.objects.filter(conversation=conversation).update(next_check_at=None)
+        return None
+    with transaction.atomic():
+        record, created = ConversationSla.objects.get_or_create(
+            conversation=conversation, defaults={"workspace_id": conversation.workspace_id, "updated_at": at})
+        record = ConversationSla.objects.select_for_update().get(pk=record.pk)
+        before = None if created else _shown(record)
+        _apply_report(record, sla_policy, report, at)
+        warnings = list(_new_warnings(record, report))
+        record.escalated = [*record.escalated, *(key for key, _, _ in warnings)]
+        record.save()
+        QueuedContact.objects.filter(conversation=conversation, state=ContactState.WAITING).exclude(
+            sla_due_at=record.next_due_at).update(sla_due_at=record.next_due_at)
+        if conversation.status != Status.RESOLVED:  # nobody to warn about a closed matter
+            for _, status, when in warnings:
+                _escalate(conversation.pk, sla_policy, status, when)
+        if _shown(record) != before:
+            publish(SlaChanged(workspace_id=record.workspace_id, conversation_id=conversation.pk, state=record.state,
+                               previous_state=before[0] if before else None))
+    return record
+
+
+def check_slas(*, at: datetime | None = None) -> int:
+    """The worker's periodic check: re-evaluate every conversation whose next at-risk or due moment has
+    passed, so warnings and escalations happen on time with no event to trigger them. Returns how many
+    were evaluated."""
+    at = at or now()
+    due = list(ConversationSla.objects.filter(next_check_at__lte=at).order_by("next_check_at")
+               .values_list("conversation_id", flat=True)[:SLA_CHECK_BATCH])
+    for conversation in Conversation.objects.select_related("customer", "workspace").filter(pk__in=due):
+        try:
+            evaluate_sla(conversation, at=at)
+        except Exception:  # one broken conversation must not stop the others' warnings
+            log.exception("SLA check of conversation %s failed", conversation.pk)
+    return len(due)
+
+
+def _drop_sla(conversation: Conversation) -> None:
+    """No policy applies (any more): no SLA row, no due time for the router."""
+    if ConversationSla.objects.filter(conversation=conversation).exists():
+        ConversationSla.objects.filter(conversation=conversation).delete()
+        QueuedContact.objects.filter(conversation=conversation, state=ContactState.WAITING).update(sla_due_at=None)
+        publish(SlaChanged(workspace_id=conversation.workspace_id, conversation_id=conversation.pk, state="",
+                           previous_state=None))
+
+
+def _shown(record: ConversationSla) -> tuple:
+    """What the pane, the row and the wallboard show: a change here is worth a live event."""
+    return (record.state, record.policy_id, record.first_response_state, record.first_response_due_at,
+            record.next_response_state, record.next_response_due_at, record.resolution_state,
+            record.resolution_due_at)
+
+
+def _apply_report(record: ConversationSla, sla_policy: SlaPolicy, report: sla.SlaReport, at: datetime) -> None:
+    record.policy = sla_policy
+    for prefix, status in (("first_response", report.first_response), ("next_response", report.next_response),
+                           ("resolution", report.resolution)):
+        setattr(record, f"{prefix}_state", status.state.value if status else "")
+        setattr(record, f"{prefix}_due_at", status.due_at if status else None)
+    current = report.current
+    running = [s.due_at for s in current if s.state in (sla.SlaState.ON_TRACK, sla.SlaState.AT_RISK) and s.due_at]
+    record.next_due_at = min(running, default=None)
+    record.state = max((s.state.value for s in current), key=_STATE_RANK.__getitem__, default=SlaStateName.MET)
+    breaches = [s.breached_at for s in report.breaches if s.breached_at]
+    if breaches and record.breached_at is None:
+        record.breached_at = min(breaches)
+    record.next_check_at = report.next_check_at
+    record.updated_at = at
+
+
+def _new_warnings(record: ConversationSla, report: sla.SlaReport):
+    """(key, target, "at_risk" | "breached") for each shown target that reached a state not yet acted
+    on. A target found already breached skips its at-risk warning: the breach says more."""
+    latest_wait = len(report.next_responses) - 1
+    for status in report.current:
+        index = latest_wait if status.metric == sla.SlaMetric.NEXT_RESPONSE else 0
+        if status.state == sla.SlaState.BREACHED:
+            whens = ("breached",)
+        elif status.state == sla.SlaState.AT_RISK:
+            whens = ("at_risk",)
+        else:
+            continue
+        for when in whens:
+            key = f"{status.metric.value}:{index}:{when}"
+            if key not in record.escalated:
+                yield key, status, when
+
+
+def _escalate(conversation_id: int, sla_policy: SlaPolicy, status: sla.TargetStatus, when: str) -> None:
+    """One warning: the policy's actions for this moment, a line in the thread, and notifications. A
+    breach always tells the assignee and the supervisors; at risk tells the assignee (the supervisors
+    when nobody is assigned, or when the policy says "notify")."""
+    conversation = Conversation.objects.select_for_update().select_related("workspace").get(pk=conversation_id)
+    actor = router_actor(conversation.workspace_id)
+    done = []
+    steps = [step for step in sla_policy.escalation if step.get("when") == when]
+    for step in steps:
+        if step["action"] == "raise_priority" and conversation.priority in _RAISED:
+            conversations.update_conversation(actor=actor, conversation=conversation,
+                                              priority=_RAISED[conversation.priority])
+            done.append(f"priority raised to {conversation.get_priority_display().lower()}")
+        elif step["action"] == "move_to_team":
+            team = Team.objects.filter(workspace_id=conversation.workspace_id, pk=step.get("team_id")).first()
+            if team is not None and conversation.team_id != team.pk:
+                conversations.transfer_to_team(actor=actor, conversation=conversation, team=team)
+                done.append(f"moved to {team.name}")
+    tell_supervisors = when == "breached" or conversation.assignee_id is None or any(
+        step["action"] == "notify" for step in steps)
+    recipients = _recipients(conversation, supervisors=tell_supervisors)
+    if recipients:
+        done.append(f"{_plural(len(recipients), 'person', 'people')} notified")
+    headline = _headline(conversation, status, when)
+    conversations.add_system_event(conversation=conversation, text=headline + (f"; {', '.join(done)}." if done else "."),
+                                   metadata={"sla": {"metric": status.metric.value, "state": when}})
+    _notify(conversation, recipients, kind=f"sla_{when}", text=f"#{conversation.pk} {headline}")
+
+
+def _headline(conversation: Conversation, status: sla.TargetStatus, when: str) -> str:
+    label = f"{METRIC_LABELS[status.metric]} SLA"
+    if when == "breached":
+        return f"{label} breached"
+    due = status.due_at.astimezone(zoneinfo.ZoneInfo(conversation.workspace.timezone or "UTC")) if status.due_at else None
+    return f"{label} at risk" + (f": due {due:%b %d, %H:%M} {conversation.workspace.timezone or 'UTC'}" if due else "")
+
+
+def _recipients(conversation: Conversation, *, supervisors: bool) -> list[int]:
+    """The assignee and, when asked, the workspace's active supervisors (its admins when it has none)."""
+    people = [conversation.assignee_id] if conversation.assignee_id else []
+    if supervisors:
+        members = Membership.objects.filter(workspace_id=conversation.workspace_id, is_active=True)
+        chosen = list(members.filter(role=Role.SUPERVISOR).values_list("pk", flat=True)) or list(
+            members.filter(role=Role.ADMIN).values_list("pk", flat=True))
+        people += [pk for pk in chosen if pk not in people]
+    return people
+
+
+def _notify(conversation: Conversation, recipients: list[int], *, kind: str, text: str) -> None:
+    at = now()
+    created = Notification.objects.bulk_create([
+        Notification(workspace_id=conversation.workspace_id, recipient_id=recipient, conversation=conversation,
+                     kind=kind, text=text[:255], created_at=at)
+        for recipient in recipients
+    ])
+    for notification in created:
+        publish(NotificationCreated(workspace_id=conversation.workspace_id, conversation_id=conversation.pk,
+                                    notification_id=notification.pk, recipient_id=notification.recipient_id,
+                                    kind=kind))
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def mark_notifications_read(*, actor: Actor, notification_ids: list[int] | None = None) -> int:
+    """Mark the actor's own notifications read: the given ones, or all. Returns how many changed."""
+    mine = Notification.objects.filter(workspace_id=actor.workspace_id, recipient_id=actor.membership_id,
+                                       read_at__isnull=True)
+    if notification_ids is not None:
+        mine = mine.filter(pk__in=notification_ids)
+    return mine.update(read_at=now())
