@@ -36,10 +36,16 @@ def _route_waiting() -> None:
     route_all_waiting()
 
 
+def _check_slas() -> None:
+    from touchpoint.routing.services import check_slas
+
+    check_slas()
+
+
 # (every N seconds, job). Each job is idempotent: several workers may run it at once.
 PERIODIC: list[tuple[float, Callable[[], None]]] = [
     (30.0, _wake_snoozed), (3600.0, _prune_live_events), (60.0, _poll_mailboxes),
-    (5.0, _route_waiting),
+    (5.0, _route_waiting), (15.0, _check_slas),
 ]
 
 

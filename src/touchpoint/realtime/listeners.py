@@ -24,10 +24,11 @@ from touchpoint.core.events import DomainEvent, subscribe
 from touchpoint.realtime import services
 from touchpoint.realtime.groups import groups_for
 from touchpoint.realtime.models import Audience, LiveEvent
+from touchpoint.routing.events import NotificationCreated, SlaChanged
 
 log = logging.getLogger(__name__)
 CONVERSATION_EVENTS = (ConversationOpened, MessageCreated, ConversationAssigned, ConversationStatusChanged,
-                       ConversationUpdated)
+                       ConversationUpdated, SlaChanged, NotificationCreated)
 PUBLIC_MESSAGE_KINDS = (MessageKind.INCOMING, MessageKind.OUTGOING)
 
 # The event loop that runs this process's sockets. The in-memory channel layer is plain asyncio

@@ -5,14 +5,19 @@ from ninja import Router, Status
 
 from touchpoint.accounts.selectors import access_membership, access_team
 from touchpoint.core.api import Id, actor
+from touchpoint.core.errors import ValidationFailed
 from touchpoint.routing import selectors, services
+from touchpoint.routing.calendar import CalendarError
 from touchpoint.routing.schemas import (
     AgentStatusOut,
     CapacityIn,
+    ConversationSlaOut,
     DecisionOut,
     PresenceIn,
     QueueIn,
     QueueOut,
+    SlaPolicyIn,
+    SlaPolicyOut,
     WaitingContactOut,
 )
 
@@ -94,3 +99,51 @@ def _status_out(status) -> dict:
     return {"membership_id": status.membership_id, "presence": status.presence,
             "capacity": {kind: status.capacity_for(kind) for kind in ("voice", "chat", "message")},
             "idle_since": status.idle_since, "changed_at": status.changed_at}
+
+
+# ---- SLAs ---------------------------------------------------------------------------------------
+
+
+def _sla_policy_fields(payload: SlaPolicyIn) -> dict:
+    fields = payload.dict()
+    fields["escalation"] = [{k: v for k, v in step.items() if v is not None} for step in fields["escalation"]]
+    return fields
+
+
+@router.get("/routing/sla-policies", response=list[SlaPolicyOut], summary="SLA policies, in position order")
+def list_sla_policies(request: HttpRequest) -> list:
+    return list(selectors.sla_policies(actor(request)))
+
+
+@router.post("/routing/sla-policies", response={201: SlaPolicyOut},
+             summary="Create an SLA policy (supervisors); 422 `no_working_hours` for business hours on a desk with none")
+def create_sla_policy(request: HttpRequest, payload: SlaPolicyIn) -> Status:
+    return Status(201, services.save_sla_policy(actor=actor(request), **_sla_policy_fields(payload)))
+
+
+@router.get("/routing/sla-policies/{policy_id}", response=SlaPolicyOut, summary="One SLA policy")
+def get_sla_policy(request: HttpRequest, policy_id: Id):
+    return selectors.access_sla_policy(actor(request), policy_id)
+
+
+@router.put("/routing/sla-policies/{policy_id}", response=SlaPolicyOut, summary="Change an SLA policy (supervisors)")
+def update_sla_policy(request: HttpRequest, policy_id: Id, payload: SlaPolicyIn):
+    who = actor(request)
+    return services.save_sla_policy(actor=who, sla_policy=selectors.access_sla_policy(who, policy_id),
+                                    **_sla_policy_fields(payload))
+
+
+@router.delete("/routing/sla-policies/{policy_id}", response={204: None}, summary="Delete an SLA policy (supervisors)")
+def delete_sla_policy(request: HttpRequest, policy_id: Id) -> Status:
+    who = actor(request)
+    services.delete_sla_policy(actor=who, sla_policy=selectors.access_sla_policy(who, policy_id))
+    return Status(204, None)
+
+
+@router.get("/conversations/{conversation_id}/sla", response=ConversationSlaOut,
+            summary="A conversation's SLA now: its policy, each target's due time and state")
+def conversation_sla(request: HttpRequest, conversation_id: Id) -> dict:
+    try:
+        return selectors.sla_overview(actor(request), conversation_id)
+    except CalendarError as error:
+        raise ValidationFailed(f"The SLA cannot be computed: {error}", code="invalid_calendar") from None

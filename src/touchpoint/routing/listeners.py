@@ -6,9 +6,11 @@ from touchpoint.conversations.events import (
     ConversationAssigned,
     ConversationOpened,
     ConversationStatusChanged,
+    ConversationUpdated,
+    MessageCreated,
 )
-from touchpoint.conversations.models import Conversation, Status
-from touchpoint.core.events import subscribe
+from touchpoint.conversations.models import Conversation, MessageKind, Status
+from touchpoint.core.events import subscribe, subscribe_in_transaction
 from touchpoint.routing import services
 
 
@@ -16,6 +18,10 @@ def register() -> None:
     subscribe(ConversationOpened, on_opened)
     subscribe(ConversationStatusChanged, on_status_changed)
     subscribe(ConversationAssigned, on_assigned)
+    # SLAs, after the router so a contact it has just queued gets its due time.
+    subscribe_in_transaction(ConversationStatusChanged, log_status_for_sla)
+    for event_type in (ConversationOpened, ConversationStatusChanged, MessageCreated, ConversationUpdated):
+        subscribe(event_type, evaluate_sla)
 
 
 def on_opened(event: ConversationOpened) -> None:
@@ -58,3 +64,24 @@ def _offer(membership_id: int) -> None:
     membership = Membership.objects.filter(pk=membership_id, is_active=True).first()
     if membership is not None:
         services.offer_work(membership)
+
+
+# ---- SLAs -------------------------------------------------------------------------------------------
+
+SLA_FIELDS = frozenset({"priority"})  # conversation fields a policy matches on (channel and customer don't change)
+
+
+def log_status_for_sla(event: ConversationStatusChanged) -> None:
+    """In the change's transaction: the clocks pause and stop on these."""
+    services.record_status_change(workspace_id=event.workspace_id, conversation_id=event.conversation_id,
+                                  status=event.status)
+
+
+def evaluate_sla(event: ConversationOpened | ConversationStatusChanged | MessageCreated | ConversationUpdated) -> None:
+    """Anything that starts, stops or answers a clock, or changes which policy applies. Notes and
+    system events (the SLA's own warnings among them) change nothing."""
+    if isinstance(event, MessageCreated) and event.kind not in (MessageKind.INCOMING, MessageKind.OUTGOING):
+        return
+    if isinstance(event, ConversationUpdated) and not SLA_FIELDS & set(event.fields):
+        return
+    services.evaluate_sla_of(event.conversation_id, workspace_id=event.workspace_id)

@@ -212,6 +212,15 @@ class ConversationSla(models.Model):
     def __str__(self) -> str:
         return f"SLA of conversation {self.conversation_id}: {self.state}"
 
+    @property
+    def targets(self) -> list[tuple[str, str, str, object]]:
+        """(label, state, state's label, due time) of each target the policy sets, as the conversation
+        pane lists them."""
+        rows = [("First response", self.first_response_state, self.first_response_due_at),
+                ("Next response", self.next_response_state, self.next_response_due_at),
+                ("Resolution", self.resolution_state, self.resolution_due_at)]
+        return [(label, state, SlaStateName(state).label, due) for label, state, due in rows if state]
+
 
 class SlaStatusChange(models.Model):
     """A conversation's status changes, with when they happened: the pauses (pending) and stops

@@ -42,7 +42,6 @@ from touchpoint.routing.models import (
     RoutingDecision,
     RoutingSettings,
     SlaPolicy,
-    SlaStateName,
     SlaStatusChange,
 )
 
@@ -467,9 +466,6 @@ MAX_SLA_TARGET_S = 366 * 24 * 3600
 SLA_CHECK_BATCH = 500  # conversations re-evaluated per run of the periodic check
 METRIC_LABELS = {sla.SlaMetric.FIRST_RESPONSE: "First response", sla.SlaMetric.NEXT_RESPONSE: "Next response",
                  sla.SlaMetric.RESOLUTION: "Resolution"}
-# The conversation's overall state is the worst of its targets'.
-_STATE_RANK = {SlaStateName.BREACHED: 4, SlaStateName.AT_RISK: 3, SlaStateName.ON_TRACK: 2, SlaStateName.PAUSED: 1,
-               SlaStateName.MET: 0}
 _RAISED = {Priority.LOW: Priority.NORMAL, Priority.NORMAL: Priority.HIGH, Priority.HIGH: Priority.URGENT}
 
 
@@ -710,10 +706,8 @@ def _apply_report(record: ConversationSla, sla_policy: SlaPolicy, report: sla.Sl
                            ("resolution", report.resolution)):
         setattr(record, f"{prefix}_state", status.state.value if status else "")
         setattr(record, f"{prefix}_due_at", status.due_at if status else None)
-    current = report.current
-    running = [s.due_at for s in current if s.state in (sla.SlaState.ON_TRACK, sla.SlaState.AT_RISK) and s.due_at]
-    record.next_due_at = min(running, default=None)
-    record.state = max((s.state.value for s in current), key=_STATE_RANK.__getitem__, default=SlaStateName.MET)
+    record.next_due_at = selectors.running_due_at(report)
+    record.state = selectors.overall_state(report).value
     breaches = [s.breached_at for s in report.breaches if s.breached_at]
     if breaches and record.breached_at is None:
         record.breached_at = min(breaches)
@@ -747,6 +741,9 @@ def _escalate(conversation_id: int, sla_policy: SlaPolicy, status: sla.TargetSta
     actor = router_actor(conversation.workspace_id)
     done = []
     steps = [step for step in sla_policy.escalation if step.get("when") == when]
+    tell_supervisors = when == "breached" or conversation.assignee_id is None or any(
+        step["action"] == "notify" for step in steps)
+    recipients = _recipients(conversation, supervisors=tell_supervisors)  # who had it, before any move
     for step in steps:
         if step["action"] == "raise_priority" and conversation.priority in _RAISED:
             conversations.update_conversation(actor=actor, conversation=conversation,
@@ -757,9 +754,6 @@ def _escalate(conversation_id: int, sla_policy: SlaPolicy, status: sla.TargetSta
             if team is not None and conversation.team_id != team.pk:
                 conversations.transfer_to_team(actor=actor, conversation=conversation, team=team)
                 done.append(f"moved to {team.name}")
-    tell_supervisors = when == "breached" or conversation.assignee_id is None or any(
-        step["action"] == "notify" for step in steps)
-    recipients = _recipients(conversation, supervisors=tell_supervisors)
     if recipients:
         done.append(f"{_plural(len(recipients), 'person', 'people')} notified")
     headline = _headline(conversation, status, when)
