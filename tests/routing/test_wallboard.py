@@ -17,7 +17,7 @@ from touchpoint.conversations.models import Conversation, Message, MessageKind, 
 from touchpoint.customers.services import create_customer
 from touchpoint.routing import services as routing
 from touchpoint.routing import wallboard
-from touchpoint.routing.models import AgentStatus, ContactState, QueuedContact
+from touchpoint.routing.models import AgentStatus, ContactState, ConversationSla, QueuedContact
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=PARIS)  # a Tuesday afternoon in Paris
@@ -195,9 +195,10 @@ def test_agents_presence_load_occupancy_and_idle_time(desk):
     _conversation(desk, "chat", assignee=desk.agent, status=Status.RESOLVED)  # not open: no load
     _status(desk, desk.agent2, "online", idle_since=NOW - timedelta(minutes=5))
     _status(desk, desk.supervisor, "away")  # a supervisor who takes work is listed
+    _status(desk, desk.admin, "offline")  # an admin who only watches is not
     board = wallboard.agent_figures(desk.workspace, NOW)
     by_id = {a.membership_id: a for a in board.agents}
-    assert set(by_id) == {desk.agent.pk, desk.agent2.pk, desk.supervisor.pk}  # the admin never took work
+    assert set(by_id) == {desk.agent.pk, desk.agent2.pk, desk.supervisor.pk}
     ana = by_id[desk.agent.pk]
     assert ana.load == {"voice": 0, "chat": 2, "message": 1}
     assert (ana.main_kind, ana.occupancy, ana.idle_s) == ("chat", pytest.approx(2 / 3), None)
@@ -206,6 +207,8 @@ def test_agents_presence_load_occupancy_and_idle_time(desk):
     assert board.by_presence == {"online": 2, "away": 1, "offline": 0}
     assert board.occupancy == pytest.approx(1 / 3)
     assert [a.presence for a in board.agents] == ["online", "online", "away"]
+    _conversation(desk, "voice", assignee=desk.admin)  # ... until they hold a call
+    assert desk.admin.pk in {a.membership_id for a in wallboard.agent_figures(desk.workspace, NOW).agents}
 
 
 def test_an_agent_without_a_status_row_is_offline_with_default_capacity(desk):
@@ -252,6 +255,7 @@ def _busy(desk: Desk, n: int) -> None:
                                     display_name=f"Agent {i}")
         _status(desk, agent, "online")
         _conversation(desk, kind, assignee=agent)
+        _sla(desk, "at_risk", i + 1, assignee=agent)
         agents.append(agent)
 
 
@@ -262,14 +266,36 @@ def test_the_wallboard_costs_seven_queries_however_big_the_desk(desk, n):
         board = wallboard.wallboard(desk.workspace, NOW)
     assert len(board.queues) == n and len(board.agents.agents) == n + 2
     assert sum(q.today.offered for q in board.queues) == 3 * n
-    sla_queries = 2 if board.slas.available else 0
-    assert len(queries) == 3 + 2 + sla_queries, [q["sql"] for q in queries.captured_queries]
+    assert board.slas.at_risk == n and board.slas.due_next[0].assignee == "Agent 0"
+    assert len(queries) == 3 + 2 + 2, [q["sql"] for q in queries.captured_queries]
 
 
 # ---- SLAs --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(wallboard._sla_model() is not None, reason="SLA clocks are stored: see the figures test")
-def test_without_stored_sla_clocks_the_panel_says_so(desk):
-    figures = wallboard.sla_figures(desk.workspace, NOW)
-    assert figures == wallboard.SlaFigures(available=False)
+def _sla(desk: Desk, state: str, due_in_min: float | None, *, assignee=None, status: str = Status.OPEN):
+    conversation = _conversation(desk, "message", assignee=assignee, status=status)
+    conversation.subject = f"{state} {due_in_min}"
+    conversation.save()
+    due = NOW + timedelta(minutes=due_in_min) if due_in_min is not None else None
+    return ConversationSla.objects.create(workspace_id=desk.id, conversation=conversation, state=state,
+                                          next_due_at=due, updated_at=NOW)
+
+
+def test_slas_at_risk_breached_and_due_next(desk, other_desk):
+    _sla(desk, "at_risk", 4, assignee=desk.agent)
+    _sla(desk, "at_risk", 9)
+    _sla(desk, "breached", None, assignee=desk.agent)
+    _sla(desk, "breached", None, status=Status.RESOLVED)  # resolved: off the board
+    _sla(desk, "on_track", 2, assignee=desk.agent2)
+    _sla(desk, "on_track", 60)
+    _sla(desk, "paused", None)
+    _sla(desk, "met", None)
+    _sla(other_desk, "at_risk", 1)
+    _sla(other_desk, "breached", None)
+    board = wallboard.sla_figures(desk.workspace, NOW, limit=3)
+    assert (board.at_risk, board.breached) == (2, 1)
+    assert [(d.state, d.due_in_s, d.assignee) for d in board.due_next] == [
+        ("on_track", 120, "Ben acme"), ("at_risk", 240, "Ana acme"), ("at_risk", 540, "")]
+    mine = wallboard.sla_figures(desk.workspace, NOW, assignee=desk.agent)
+    assert (mine.at_risk, mine.breached, [d.subject for d in mine.due_next]) == (1, 1, ["at_risk 4"])

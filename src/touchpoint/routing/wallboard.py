@@ -47,7 +47,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from django.apps import apps
 from django.conf import settings
 from django.db.models import Count, Min, OuterRef, Q, Subquery
 
@@ -55,7 +54,15 @@ from touchpoint.accounts.models import AgentSkill, Membership, Team, Workspace
 from touchpoint.conversations.models import Conversation, Message, MessageKind, SenderType, Status
 from touchpoint.core.permissions import Role
 from touchpoint.routing import policy
-from touchpoint.routing.models import ContactState, Presence, Queue, QueuedContact
+from touchpoint.routing.models import (
+    AgentStatus,
+    ContactState,
+    ConversationSla,
+    Presence,
+    Queue,
+    QueuedContact,
+    SlaStateName,
+)
 from touchpoint.routing.services import work_kind_of
 
 SERVICE_LEVEL_VARIANT = "V2"
@@ -259,12 +266,12 @@ class AgentBoard:
 
 
 def agent_figures(workspace: Workspace, now: datetime) -> AgentBoard:
-    """Every active agent (and any supervisor or admin who has taken work) with presence, load against
-    capacity, occupancy and idle time; online first. Two queries."""
+    """Every active agent, and any supervisor or admin who is taking work (not offline, or holding
+    open conversations), with presence, load against capacity, occupancy and idle time; online
+    first. Two queries."""
+    load = _open_load(workspace.pk)
     members = [m for m in Membership.objects.filter(workspace_id=workspace.pk, is_active=True)
-               .select_related("routing_status")
-               if m.role == Role.AGENT or _status(m) is not None]
-    load = _open_load(workspace.pk, [m.pk for m in members])
+               .select_related("routing_status") if m.role == Role.AGENT or m.pk in load or _present(m)]
     agents = [_agent(m, load.get(m.pk, {}), now) for m in members]
     agents.sort(key=lambda a: (PRESENCE_ORDER.index(a.presence), a.name.lower(), a.membership_id))
     by_presence = Counter(a.presence for a in agents)
@@ -282,7 +289,8 @@ def agent_load(membership: Membership, now: datetime) -> AgentFigures:
     return _agent(membership, _open_load(membership.workspace_id, [membership.pk]).get(membership.pk, {}), now)
 
 
-def _status(membership: Membership):
+def status_of(membership: Membership) -> AgentStatus | None:
+    """The agent's routing status read with `select_related("routing_status")`, or None before first use."""
     try:
         return membership.routing_status
     except Membership.routing_status.RelatedObjectDoesNotExist:
@@ -290,7 +298,7 @@ def _status(membership: Membership):
 
 
 def _agent(membership: Membership, load: dict[str, int], now: datetime) -> AgentFigures:
-    status = _status(membership)
+    status = status_of(membership)
     presence = status.presence if status is not None else Presence.OFFLINE
     capacity = {k: (status.capacity_for(k) if status is not None else policy.DEFAULT_CAPACITY[k])
                 for k in policy.WORK_KINDS}
@@ -321,13 +329,18 @@ def busiest_kind(load: Mapping[str, int], capacity: Mapping[str, int]) -> tuple[
     return (best[1], best[2]) if best else (None, None)
 
 
-def _open_load(workspace_id: int, membership_ids: list[int]) -> dict[int, dict[str, int]]:
+def _present(membership: Membership) -> bool:
+    status = status_of(membership)
+    return status is not None and status.presence != Presence.OFFLINE
+
+
+def _open_load(workspace_id: int, membership_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
+    """Open conversations per assignee and work kind (everyone's when no ids are given)."""
+    rows = Conversation.objects.filter(workspace_id=workspace_id, status=Status.OPEN, assignee_id__isnull=False)
+    if membership_ids is not None:
+        rows = rows.filter(assignee_id__in=membership_ids)
     load: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    if not membership_ids:
-        return load
-    for member, channel, n in (Conversation.objects.filter(workspace_id=workspace_id, status=Status.OPEN,
-                                                           assignee_id__in=membership_ids)
-                               .values_list("assignee_id", "channel").annotate(n=Count("id")).order_by()):
+    for member, channel, n in rows.values_list("assignee_id", "channel").annotate(n=Count("id")).order_by():
         load[member][work_kind_of(channel)] += n
     return load
 
@@ -347,7 +360,6 @@ class SlaDue:
 
 @dataclass(frozen=True)
 class SlaFigures:
-    available: bool  # False until the SLA clocks are stored (no ConversationSla model yet)
     at_risk: int = 0
     breached: int = 0
     due_next: list[SlaDue] = field(default_factory=list)
@@ -355,35 +367,23 @@ class SlaFigures:
 
 def sla_figures(workspace: Workspace, now: datetime, *, assignee: Membership | None = None,
                 limit: int = DUE_NEXT) -> SlaFigures:
-    """At-risk and breached SLAs of conversations not yet resolved, and the next few due (at risk
-    first by due time, then on track). For one agent's own conversations when `assignee` is given.
-    Two queries; none while SLA clocks are not stored."""
-    model = _sla_model()
-    if model is None:
-        return SlaFigures(available=False)
-    rows = model.objects.filter(conversation__workspace_id=workspace.pk).exclude(
-        conversation__status=Status.RESOLVED)
+    """SLAs at risk and breached among conversations not yet resolved (a breach stays on the board
+    until the conversation is resolved), and the next few due among running ones, soonest first.
+    For one agent's own conversations when `assignee` is given. Two queries."""
+    rows = ConversationSla.objects.filter(workspace_id=workspace.pk).exclude(conversation__status=Status.RESOLVED)
     if assignee is not None:
         rows = rows.filter(conversation__assignee_id=assignee.pk)
-    counts = rows.aggregate(at_risk=Count("pk", filter=Q(state="at_risk")),
-                            breached=Count("pk", filter=Q(state="breached")))
-    due = (rows.filter(state__in=("at_risk", "on_track"), next_due_at__isnull=False)
-           .select_related("conversation__assignee", "conversation__customer").order_by("next_due_at")[:limit])
+    counts = rows.aggregate(at_risk=Count("pk", filter=Q(state=SlaStateName.AT_RISK)),
+                            breached=Count("pk", filter=Q(state=SlaStateName.BREACHED)))
+    due = (rows.filter(state__in=(SlaStateName.AT_RISK, SlaStateName.ON_TRACK), next_due_at__isnull=False)
+           .select_related("conversation__assignee", "conversation__customer").order_by("next_due_at", "pk")[:limit])
     return SlaFigures(
-        available=True, at_risk=counts["at_risk"], breached=counts["breached"],
+        at_risk=counts["at_risk"], breached=counts["breached"],
         due_next=[SlaDue(conversation_id=s.conversation_id,
                          subject=s.conversation.subject or str(s.conversation.customer),
                          assignee=s.conversation.assignee.display_name if s.conversation.assignee else "",
                          state=s.state, due_at=s.next_due_at, due_in_s=_seconds(s.next_due_at - now)) for s in due],
     )
-
-
-def _sla_model():
-    """The stored SLA clock per conversation, once the routing app has it."""
-    try:
-        return apps.get_model("routing", "ConversationSla")
-    except LookupError:
-        return None
 
 
 # ---- an agent's own queue ----------------------------------------------------------------------

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from touchpoint.web import automation_views, identity_views, settings_views, views
+from touchpoint.web import (
+    automation_views,
+    identity_views,
+    queue_views,
+    settings_views,
+    views,
+    wallboard_views,
+)
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
@@ -31,6 +38,15 @@ urlpatterns = [
     path("customers/<int:customer_id>/identities/", identity_views.add_identity, name="customer-add-identity"),
     path("customers/<int:customer_id>/merge/", identity_views.merge_into, name="customer-merge"),
     path("search/", views.search, name="search"),
+    path("wallboard/", wallboard_views.wallboard_page, name="wallboard"),
+    path("wallboard/board/", wallboard_views.wallboard_board, name="wallboard-board"),
+    path("me/", wallboard_views.me_page, name="me"),
+    path("me/work/", wallboard_views.me_work, name="me-work"),
+    path("me/presence/", wallboard_views.me_presence, name="me-presence"),
+    path("me/claim/<int:contact_id>/", wallboard_views.claim, name="me-claim"),
+    path("settings/queues/", queue_views.queues, name="settings-queues"),
+    path("settings/queues/<int:queue_id>/", queue_views.queue, name="settings-queue"),
+    path("settings/queues/capacity/<int:membership_id>/", queue_views.capacity, name="settings-capacity"),
     path("settings/users/", settings_views.users, name="settings-users"),
     path("settings/users/<int:membership_id>/role/", settings_views.set_role, name="settings-role"),
     path("settings/teams/", settings_views.teams, name="settings-teams"),
