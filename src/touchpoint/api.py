@@ -11,6 +11,7 @@ from touchpoint.conversations.api import router as conversations_router
 from touchpoint.core.api import JSONParser, SessionAuth, TokenAuth, TouchpointAPI, install_problem_handlers
 from touchpoint.customers.api import router as customers_router
 from touchpoint.routing.api import router as routing_router
+from touchpoint.routing.wallboard_api import router as wallboard_router
 
 DESCRIPTION = """Customer service and customer experience on one record per customer.
 
@@ -39,3 +40,4 @@ api.add_router("", conversations_router)
 api.add_router("", channels_router)
 api.add_router("", automation_router)
 api.add_router("", routing_router)
+api.add_router("", wallboard_router)

@@ -11,9 +11,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from tests.apiclient import api_as, assert_problem
 from tests.conftest import Desk
 from touchpoint.accounts import services as accounts
 from touchpoint.conversations.models import Conversation, Message, MessageKind, SenderType, Status
+from touchpoint.core.clock import now
 from touchpoint.customers.services import create_customer
 from touchpoint.routing import services as routing
 from touchpoint.routing import wallboard
@@ -299,3 +301,24 @@ def test_slas_at_risk_breached_and_due_next(desk, other_desk):
         ("on_track", 120, "Ben acme"), ("at_risk", 240, "Ana acme"), ("at_risk", 540, "")]
     mine = wallboard.sla_figures(desk.workspace, NOW, assignee=desk.agent)
     assert (mine.at_risk, mine.breached, [d.subject for d in mine.due_next]) == (1, 1, ["at_risk 4"])
+
+
+# ---- the API ---------------------------------------------------------------------------------------
+
+
+def test_the_api_gives_supervisors_the_same_figures(desk, other_desk):
+    queue = _queue(desk)
+    _contact(desk, queue, entered=now() - timedelta(seconds=50))
+    _contact(desk, queue, entered=now() - timedelta(minutes=5), waited=12)
+    _contact(other_desk, _queue(other_desk), entered=now() - timedelta(seconds=50))
+    response = api_as(desk.supervisor).get("/routing/wallboard")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    (phones,) = body["queues"]
+    assert (phones["name"], phones["waiting_now"], phones["targets_s"], phones["variant"]) == (
+        "Phones", 1, {"voice": 20}, "V2")
+    assert phones["today"]["offered"] == 2 and phones["today"]["service_level"] == 0.5  # 12 s in, 50 s waiting late
+    assert phones["today"]["asa_s"] == 12
+    assert {a["membership_id"] for a in body["agents"]["agents"]} == {desk.agent.pk, desk.agent2.pk}
+    assert body["slas"] == {"at_risk": 0, "breached": 0, "due_next": []}
+    assert_problem(api_as(desk.agent).get("/routing/wallboard"), 403)
