@@ -14,8 +14,8 @@ from .conftest import customer_writes, signed_in
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 # session, user, memberships (+ workspace), then the page's own reads
-INBOX_QUERIES = 9
-PANE_QUERIES = 14  # the customer's timeline in the pane reads calls too (one query, none for legs when no calls)
+INBOX_QUERIES = 10  # the rows' SLA states: one query for the page
+PANE_QUERIES = 15  # the customer's timeline in the pane reads calls too (one query, none for legs when no calls); SLA
 TIMELINE_QUERIES = 7
 
 

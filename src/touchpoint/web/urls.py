@@ -5,6 +5,7 @@ from touchpoint.web import (
     identity_views,
     queue_views,
     settings_views,
+    sla_views,
     views,
     wallboard_views,
 )
@@ -47,6 +48,8 @@ urlpatterns = [
     path("settings/queues/", queue_views.queues, name="settings-queues"),
     path("settings/queues/<int:queue_id>/", queue_views.queue, name="settings-queue"),
     path("settings/queues/capacity/<int:membership_id>/", queue_views.capacity, name="settings-capacity"),
+    path("notifications/", sla_views.notifications, name="notifications"),
+    path("notifications/read/", sla_views.read_notifications, name="notifications-read"),
     path("settings/users/", settings_views.users, name="settings-users"),
     path("settings/users/<int:membership_id>/role/", settings_views.set_role, name="settings-role"),
     path("settings/teams/", settings_views.teams, name="settings-teams"),

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
+from django.db.models import prefetch_related_objects
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -39,6 +40,7 @@ from touchpoint.customers.models import Customer
 from touchpoint.customers.selectors import access_customer, search_customers
 from touchpoint.customers.timeline import customer_timeline
 from touchpoint.realtime.selectors import latest_event_id
+from touchpoint.routing.selectors import shown_sla
 from touchpoint.web import forms
 from touchpoint.web.access import DeskRequest, desk_view
 
@@ -135,6 +137,7 @@ class InboxState:
 def _inbox_context(request: DeskRequest, state: InboxState, cursor: str = "") -> dict:
     rows, next_cursor = INBOX_ORDER.page(inbox(request.actor, state.filter()), cursor=cursor or None,
                                          limit=INBOX_PAGE_SIZE)
+    prefetch_related_objects(rows, "sla")  # the SLA badge: one query for the page
     return {"state": state, "rows": rows, "next_cursor": next_cursor, "first_page": not cursor,
             "view_label": VIEW_LABELS[state.view]}
 
@@ -194,6 +197,7 @@ def conversation_row(request: DeskRequest, conversation_id: int) -> HttpResponse
     row = inbox(request.actor, state.filter()).filter(pk=conversation_id).first()
     if row is None:
         return HttpResponse("")
+    prefetch_related_objects([row], "sla")
     return render(request, "web/_row.html", {"c": row, "state": state})
 
 
@@ -206,6 +210,7 @@ def _pane_context(request: DeskRequest, conversation: Conversation) -> dict:
     customer_context = _customer_context(request, customer, exclude_conversation=conversation.pk)
     return {
         "conversation": conversation,
+        "sla": shown_sla(conversation),
         "messages": thread(conversation),
         "members": [m for m in memberships_for(actor) if m.is_active],
         "all_teams": list(teams_for(actor)),
@@ -250,6 +255,7 @@ def conversation_header(request: DeskRequest, conversation_id: int) -> HttpRespo
 def _header_context(request: DeskRequest, conversation: Conversation) -> dict:
     return {
         "conversation": conversation,
+        "sla": shown_sla(conversation),
         "members": [m for m in memberships_for(request.actor) if m.is_active],
         "all_teams": list(teams_for(request.actor)),
         "statuses": Status.choices,

@@ -67,6 +67,7 @@
       lastEventId = message.last_event_id;
       refreshNav();
       refreshList();
+      refreshNotifications();
       if (openConversation()) refreshConversation(openConversation());
     } else if (message.type === "presence") {
       presence(message);
@@ -85,6 +86,10 @@
 
   function apply(event) {
     schedule("nav", refreshNav);
+    if (event.event === "notification.created") {
+      if (event.payload.recipient_id === me) schedule("notifications", refreshNotifications);
+      return; // the SLA change that caused it refreshes the row and the pane
+    }
     const id = event.conversation_id;
     if (!id) return;
     if (event.event === "message.created" && event.payload.kind === "incoming" && id === openConversation()) {
@@ -262,6 +267,14 @@
     }
     const url = "/conversations/" + id + "/header/";
     return htmx.ajax("GET", url, { source: header, target: header, swap: "outerHTML" });
+  }
+
+  // The top bar's notifications menu, kept open if the agent has it open.
+  function refreshNotifications() {
+    const menu = document.getElementById("notifications");
+    if (!menu) return null;
+    const url = "/notifications/" + (menu.open ? "?open=1" : "");
+    return htmx.ajax("GET", url, { source: menu, target: menu, swap: "outerHTML" });
   }
 
   function refreshConversation(id) {
