@@ -49,7 +49,7 @@ PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority
 SLA_AT_RISK_WITHIN = timedelta(minutes=5)
 MAX_CAPACITY = 50
 SWEEP_EVERY = timedelta(seconds=5)  # core.worker runs route_all_waiting this often
-HEAD = 200  # waiting contacts per queue read for a free agent (the most urgent and oldest)
+HEAD = 20  # waiting contacts per queue read for a free agent: the most urgent and oldest
 
 
 def work_kind_of(channel: str) -> str:
@@ -383,6 +383,8 @@ def _next_contact(agent: policy.AgentState, workspace_id: int, at: datetime) -> 
     oldest and most urgent), then the most urgent of those."""
     best: tuple | None = None
     for queue in Queue.objects.filter(workspace_id=workspace_id):
+        if not _could_serve(agent, queue):
+            continue  # every contact of a queue needs the same skills and team
         waiting = _waiting(workspace_id).filter(queue=queue).select_related("queue")
         # The head in VIP, priority and age order, plus any whose SLA is about to be missed further down;
         # the policy orders what it is given.
@@ -390,15 +392,24 @@ def _next_contact(agent: policy.AgentState, workspace_id: int, at: datetime) -> 
                                   *waiting.filter(sla_due_at__lte=at + SLA_AT_RISK_WITHIN)[:HEAD]]}
         if not rows:
             continue
-        states = [_contact_state(r) for r in rows.values()]
-        last_agents = _agents(workspace_id, only=[s.last_agent_id for s in states if s.last_agent_id])
         rules = _rules(queue)
+        states = [_contact_state(r) for r in rows.values()]
+        held = {s.last_agent_id for s in states if s.last_agent_id and at - s.waiting_since < rules.sticky_wait}
+        last_agents = _agents(workspace_id, only=list(held)) if held else {}
         found = policy.next_contact_for(agent, states, at, rules, queue.policy, agents_by_id=last_agents)
         if found is not None:
             key = policy.contact_order_key(found, at, rules)
             if best is None or key < best[0]:
                 best = (key, rows[found.contact_id])
     return best[1] if best else None
+
+
+def _could_serve(agent: policy.AgentState, queue: Queue) -> bool:
+    """Holds the queue's skills at some level and belongs to its team or overflow team: the policy
+    decides the rest (proficiency, overflow time) contact by contact."""
+    teams = {queue.team_id, queue.overflow_team_id} - {None}
+    return all(skill in agent.skills for skill in queue.required_skills) and (
+        queue.team_id is None or bool(teams & agent.team_ids))
 
 
 def _waiting(workspace_id: int):
