@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Min, OuterRef, Q, Subquery
+from django.db.models import Case, Count, Min, OuterRef, Q, Subquery, When
 
 from touchpoint.accounts.models import AgentSkill, Membership, Team, Workspace
 from touchpoint.conversations.models import Conversation, Message, MessageKind, SenderType, Status
@@ -215,15 +215,16 @@ def queue_figures(workspace: Workspace, day_start: datetime, now: datetime) -> l
 
 
 def _contacts_entered(workspace_id: int, day_start: datetime, now: datetime) -> Iterable[dict]:
-    """The day's contacts with what decides their outcome, in one query: for a cancelled wait, the
-    first public agent reply inside it (a correlated subquery on the thread index)."""
+    """The day's contacts with what decides their outcome, in one query: for a cancelled wait (only:
+    the others need no reply), the first public agent reply inside it (a correlated subquery on the
+    thread index)."""
     replies = Message.objects.filter(
         conversation_id=OuterRef("conversation_id"), kind=MessageKind.OUTGOING, sender_type=SenderType.AGENT,
         created_at__gte=OuterRef("waiting_since"), created_at__lte=OuterRef("ended_at"),
     ).order_by("created_at").values("created_at")[:1]
     return (QueuedContact.objects
             .filter(workspace_id=workspace_id, waiting_since__gte=day_start, waiting_since__lte=now)
-            .annotate(reply_at=Subquery(replies))
+            .annotate(reply_at=Case(When(state=ContactState.CANCELLED, then=Subquery(replies))))
             .values("queue_id", "work_kind", "state", "waiting_since", "ended_at", "reply_at",
                     "conversation__first_response_at", "conversation__assignee_id")
             .order_by())
