@@ -123,9 +123,13 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # A socket's queue holds this many events before the layer drops new ones (Channels' default, 100, is
 # one busy second for an agent socket under a burst of widget messages).
 CHANNEL_CAPACITY = int(os.environ.get("CHANNEL_CAPACITY", 2000))
+# Connections each process may open to Redis for the channel layer. redis-py's default, 100, failed a
+# burst of a thousand chats opening at once (each joins its group) instead of waiting for a connection.
+REDIS_MAX_CONNECTIONS = int(os.environ.get("REDIS_MAX_CONNECTIONS", 1000))
 if REDIS_URL:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                  "CONFIG": {"hosts": [REDIS_URL], "capacity": CHANNEL_CAPACITY}}}
+                                  "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}],
+                                             "capacity": CHANNEL_CAPACITY}}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "touchpoint.realtime.layers.InMemoryChannelLayer",

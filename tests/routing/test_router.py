@@ -109,7 +109,8 @@ def test_an_agent_on_a_call_gets_no_new_chat_when_the_workspace_says_so(desk, qu
     message, _ = conversations.receive_message(workspace_id=desk.id, channel="voice", sender=("phone", "+14155550100"),
                                                content=Content(text="Call"))
     call = Conversation.objects.get(pk=message.conversation_id)
-    assert call.assignee_id == desk.agent.pk
+    assert call.assignee_id is None  # calls are routed by the telephony system, not queued here
+    conversations.assign(actor=desk.admin_actor, conversation=call, assignee=desk.agent)  # who answered
     assert _chat(desk).assignee_id is None
     RoutingSettings.objects.create(workspace=desk.workspace, call_blocks_chat=False)
     assert _chat(desk, "bea@example.com").assignee_id == desk.agent.pk
@@ -206,14 +207,36 @@ def test_bad_capacity_is_refused(desk):
             routing.set_capacity(actor=desk.admin_actor, membership=desk.agent, capacity=capacity)
 
 
-def test_the_last_socket_closing_makes_the_agent_away(desk):
+def test_an_agent_whose_sockets_stay_closed_a_minute_becomes_away(desk):
+    from django_tasks_db.models import DBTaskResult
+
     _online(desk, desk.agent)
     routing.socket_opened(desk.agent)
     routing.socket_opened(desk.agent)
     routing.socket_closed(desk.agent)
-    assert routing.agent_status(desk.agent).presence == "online"
     routing.socket_closed(desk.agent)
+    assert routing.agent_status(desk.agent).presence == "online"  # maybe just moving to another page
+    check = DBTaskResult.objects.get(task_path__endswith="away_if_still_gone")
+    assert check.run_after >= now() + timedelta(seconds=50)
+    routing.away_if_still_gone(desk.agent.pk)
     assert routing.agent_status(desk.agent).presence == "away"
+
+
+def test_an_agent_back_on_another_page_stays_online(desk):
+    _online(desk, desk.agent)
+    routing.socket_opened(desk.agent)
+    routing.socket_closed(desk.agent)
+    routing.socket_opened(desk.agent)  # the next page's socket
+    routing.away_if_still_gone(desk.agent.pk)
+    assert routing.agent_status(desk.agent).presence == "online"
+
+
+def test_an_agent_replying_ends_the_wait(desk, queue):
+    conversation = _chat(desk)
+    contact = QueuedContact.objects.get(conversation=conversation)
+    conversations.reply(actor=desk.agent_actor, conversation=conversation, content=Content(text="On it"))
+    contact.refresh_from_db()
+    assert contact.state == ContactState.CANCELLED
 
 
 def test_two_agents_claiming_one_contact_at_once_exactly_one_wins():

@@ -18,6 +18,8 @@ def register() -> None:
     subscribe(ConversationOpened, on_opened)
     subscribe(ConversationStatusChanged, on_status_changed)
     subscribe(ConversationAssigned, on_assigned)
+    subscribe(MessageCreated, on_message)
+    subscribe(ConversationUpdated, on_message)
     # SLAs, after the router so a contact it has just queued gets its due time.
     subscribe_in_transaction(ConversationStatusChanged, log_status_for_sla)
     for event_type in (ConversationOpened, ConversationStatusChanged, MessageCreated, ConversationUpdated):
@@ -30,6 +32,17 @@ def on_opened(event: ConversationOpened) -> None:
     conversation = _conversation(event.conversation_id)
     if conversation is not None:
         services.enqueue(conversation)
+
+
+def on_message(event: MessageCreated | ConversationUpdated) -> None:
+    """An agent answered (a reply, a call picked up): the customer no longer waits in a queue."""
+    if isinstance(event, MessageCreated) and event.kind != MessageKind.OUTGOING:
+        return
+    if isinstance(event, ConversationUpdated) and "waiting_since" not in event.fields:
+        return
+    conversation = _conversation(event.conversation_id)
+    if conversation is not None and conversation.waiting_since is None:
+        services.stop_waiting(conversation)
 
 
 def on_status_changed(event: ConversationStatusChanged) -> None:

@@ -49,6 +49,7 @@ PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority
 SLA_AT_RISK_WITHIN = timedelta(minutes=5)
 MAX_CAPACITY = 50
 SWEEP_EVERY = timedelta(seconds=5)  # core.worker runs route_all_waiting this often
+AWAY_AFTER = timedelta(seconds=60)  # no agent socket for this long: away
 HEAD = 20  # waiting contacts per queue read for a free agent: the most urgent and oldest
 
 
@@ -121,14 +122,26 @@ def socket_opened(membership: Membership) -> None:
 
 
 def socket_closed(membership: Membership) -> None:
-    """The agent's last socket closed (a closed laptop, a lost network): away, if the workspace says so,
-    so the router stops offering them work nobody will see."""
+    """One of the agent's sockets closed. When it was the last, a task looks again after AWAY_AFTER:
+    a closed laptop or a lost network makes the agent away (if the workspace says so), so the router
+    stops offering work nobody will see; moving to another page, which reconnects, does not."""
+    from touchpoint.routing.tasks import away_if_still_gone
+
     with transaction.atomic():
         status = AgentStatus.objects.select_for_update().get(pk=agent_status(membership).pk)
         status.sockets = max(0, status.sockets - 1)
-        if status.sockets == 0 and status.presence == Presence.ONLINE and _settings(status.workspace_id).away_when_disconnected:
+        status.save(update_fields=["sockets"])
+        if status.sockets == 0:
+            away_if_still_gone.using(run_after=now() + AWAY_AFTER).enqueue(membership.pk)
+
+
+def away_if_still_gone(membership_id: int) -> None:
+    with transaction.atomic():
+        status = AgentStatus.objects.select_for_update().filter(membership_id=membership_id).first()
+        if (status is not None and status.sockets == 0 and status.presence == Presence.ONLINE
+                and _settings(status.workspace_id).away_when_disconnected):
             status.presence, status.changed_at = Presence.AWAY, now()
-        status.save(update_fields=["sockets", "presence", "changed_at"])
+            status.save(update_fields=["presence", "changed_at"])
 
 
 # ---- queues ---------------------------------------------------------------------------------
@@ -186,10 +199,12 @@ def has_queues(workspace_id: int) -> bool:
 
 def enqueue(conversation: Conversation) -> QueuedContact | None:
     """The conversation needs an agent: queue it and offer it at once. Nothing when it has one, is not
-    open, no customer is waiting on it (one an agent opened is theirs), it waits already, or no queue
-    takes its channel."""
+    open, no customer is waiting on it (one an agent opened is theirs), it is a call (the telephony
+    system routes those), it waits already, or no queue takes its channel."""
     if conversation.assignee_id is not None or conversation.status != Status.OPEN or conversation.waiting_since is None:
         return None
+    if conversation.channel == Channel.VOICE:
+        return None  # the telephony system routes its calls; call events tell who answered
     queue = _queue_for(conversation)
     if queue is None:
         return None
