@@ -19,6 +19,7 @@ from touchpoint.routing.models import (
     ConversationSla,
     Notification,
     QueuedContact,
+    SlaPolicy,
     SlaStatusChange,
 )
 
@@ -279,7 +280,7 @@ def test_bad_policies_are_refused_and_nothing_is_written(desk, other_desk):
     for fields in bad:
         with pytest.raises(ValidationFailed):
             _policy(desk, **fields)
-    assert not routing.SlaPolicy.objects.exists()
+    assert not SlaPolicy.objects.exists()
 
 
 def test_agents_cannot_write_policies(desk):
