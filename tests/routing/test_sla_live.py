@@ -98,6 +98,26 @@ def test_the_most_specific_policy_applies_by_priority_channel_and_segment(desk, 
     assert sla.first_response_due_at == MONDAY_9 + timedelta(hours=1)
 
 
+def test_a_call_that_opens_without_a_message_gets_its_sla_at_once(desk, clock):
+    _policy(desk, first_response_s=120, business_hours=False)
+    customer = _customer_writes(desk, email="caller@example.com").customer
+    call = conversations.start_conversation(workspace_id=desk.id, customer=customer, channel="voice", at=clock.at)
+    assert _sla(call).first_response_due_at == MONDAY_9 + timedelta(minutes=2)
+
+
+def test_a_message_that_changes_nothing_writes_nothing(desk, clock):
+    _policy(desk, first_response_s=HOUR, business_hours=False)
+    conversation = _customer_writes(desk)
+    written = _sla(conversation).updated_at
+    clock.advance(minutes=5)
+    _customer_writes(desk)  # a second line in the same wait: the same due time
+    assert _sla(conversation).updated_at == written
+    clock.advance(minutes=5)
+    conversations.reply(actor=desk.agent_actor, conversation=conversation, content=Content(text="Hi"))
+    sla = _sla(conversation)
+    assert sla.updated_at == clock.at and sla.first_response_state == "met"
+
+
 def test_no_matching_policy_means_no_sla_row(desk, clock):
     _policy(desk, name="Chats", channels=["webchat"], first_response_s=HOUR)
     email = _customer_writes(desk, channel="email")

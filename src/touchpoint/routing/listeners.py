@@ -9,7 +9,7 @@ from touchpoint.conversations.events import (
     ConversationUpdated,
     MessageCreated,
 )
-from touchpoint.conversations.models import Conversation, MessageKind, Status
+from touchpoint.conversations.models import Conversation, Message, MessageKind, Status
 from touchpoint.core.events import subscribe, subscribe_in_transaction
 from touchpoint.routing import services
 
@@ -97,4 +97,7 @@ def evaluate_sla(event: ConversationOpened | ConversationStatusChanged | Message
         return
     if isinstance(event, ConversationUpdated) and not SLA_FIELDS & set(event.fields):
         return
+    if isinstance(event, ConversationOpened) and Message.objects.filter(
+            conversation_id=event.conversation_id, kind__in=(MessageKind.INCOMING, MessageKind.OUTGOING)).exists():
+        return  # opened by its first message: that message's own event evaluates it, once
     services.evaluate_sla_of(event.conversation_id, workspace_id=event.workspace_id)

@@ -1,6 +1,7 @@
 """Reads of routing state that the API, the wallboard and the workspace share."""
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
@@ -12,7 +13,7 @@ from touchpoint.core.errors import NotFound
 from touchpoint.core.permissions import Actor
 from touchpoint.customers.models import Customer
 from touchpoint.routing import sla
-from touchpoint.routing.calendar import BusinessCalendar
+from touchpoint.routing.calendar import BusinessCalendar, CalendarError, InvalidCalendar
 from touchpoint.routing.models import (
     ContactState,
     ConversationSla,
@@ -103,10 +104,29 @@ def sla_targets(policy: SlaPolicy) -> sla.SlaTargets:
                           at_risk_ratio=policy.at_risk_ratio)
 
 
-def sla_clock(policy: SlaPolicy, workspace) -> sla.SlaClock:
-    """The policy's targets on the workspace's calendar. Raises `calendar.CalendarError` (NoWorkingHours,
-    InvalidCalendar) when the workspace's hours cannot count business time."""
-    return sla.SlaClock(sla_targets(policy), BusinessCalendar.for_workspace(workspace))
+@dataclass
+class SlaSettings:
+    """A workspace's SLA policies (position order) and business calendar, read once for every
+    conversation a caller evaluates: the calendar keeps each day's opening ranges it has worked out."""
+
+    policies: list[SlaPolicy]
+    calendar: BusinessCalendar | None  # None: the workspace's hours cannot be read (`problem` says why)
+    problem: str = ""
+
+    @classmethod
+    def of(cls, workspace) -> "SlaSettings":
+        policies = list(SlaPolicy.objects.filter(workspace_id=workspace.pk))
+        try:
+            return cls(policies, BusinessCalendar.for_workspace(workspace))
+        except CalendarError as error:
+            return cls(policies, None, str(error))
+
+    def clock(self, policy: SlaPolicy) -> sla.SlaClock:
+        """The policy's targets on the calendar. Raises `calendar.CalendarError` (NoWorkingHours,
+        InvalidCalendar) when the workspace's hours cannot count business time."""
+        if self.calendar is None:
+            raise InvalidCalendar(self.problem)
+        return sla.SlaClock(sla_targets(policy), self.calendar)
 
 
 def sla_events(conversation: Conversation) -> list[sla.SlaEvent]:
@@ -131,11 +151,12 @@ def sla_events(conversation: Conversation) -> list[sla.SlaEvent]:
 def live_sla_report(conversation: Conversation, *, at: datetime | None = None) -> tuple[SlaPolicy, sla.SlaReport] | None:
     """The policy and its report as of `at` (default now), computed afresh and written nowhere; None
     when no policy applies. Raises `calendar.CalendarError` when the workspace cannot count business time."""
-    policy = policy_for(conversation)
+    settings = SlaSettings.of(conversation.workspace)
+    policy = policy_for(conversation, settings.policies)
     if policy is None:
         return None
     at = max(at or now(), conversation.created_at)
-    return policy, sla_clock(policy, conversation.workspace).evaluate(sla_events(conversation), at)
+    return policy, settings.clock(policy).evaluate(sla_events(conversation), at)
 
 
 # The conversation's overall state is the worst of its shown targets'.

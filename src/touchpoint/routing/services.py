@@ -648,44 +648,65 @@ def record_status_change(*, workspace_id: int, conversation_id: int, status: str
 
 
 def evaluate_sla_of(conversation_id: int, *, workspace_id: int) -> ConversationSla | None:
-    """`evaluate_sla` by id, for listeners. Costs two reads on a desk without SLA policies."""
-    if not SlaPolicy.objects.filter(workspace_id=workspace_id).exists():
+    """`evaluate_sla` by id, for listeners. One read on a desk without SLA policies (two if the
+    conversation had an SLA before the last policy went)."""
+    policies = list(SlaPolicy.objects.filter(workspace_id=workspace_id))
+    if not policies:
         if ConversationSla.objects.filter(conversation_id=conversation_id).exists():
             ConversationSla.objects.filter(conversation_id=conversation_id).delete()
         return None
     conversation = (Conversation.objects.select_related("customer", "workspace")
                     .filter(pk=conversation_id, workspace_id=workspace_id).first())
-    return evaluate_sla(conversation) if conversation is not None else None
+    if conversation is None:
+        return None
+    settings = selectors.SlaSettings(policies, None)
+    try:
+        settings.calendar = BusinessCalendar.for_workspace(conversation.workspace)
+    except CalendarError as error:
+        settings.problem = str(error)
+    return evaluate_sla(conversation, settings=settings)
 
 
-def evaluate_sla(conversation: Conversation, *, at: datetime | None = None) -> ConversationSla | None:
+def evaluate_sla(conversation: Conversation, *, at: datetime | None = None,
+                 settings: selectors.SlaSettings | None = None) -> ConversationSla | None:
     """Run the clocks of the conversation's policy over its history as of `at` (default now), save
     where it stands, give the router its next due time, and act on targets newly at risk or breached,
     each once. A conversation no policy matches has no SLA row. Idempotent, and safe to run from a
-    listener and the periodic check at once: the row is locked while it is decided."""
+    listener and the periodic check at once: the row is locked while it is decided. `settings` (the
+    workspace's policies and calendar) may be shared by many calls."""
     at = max(at or now(), conversation.created_at)
-    sla_policy = selectors.policy_for(conversation)
+    settings = settings or selectors.SlaSettings.of(conversation.workspace)
+    sla_policy = selectors.policy_for(conversation, settings.policies)
     if sla_policy is None:
         _drop_sla(conversation)
         return None
     try:
-        report = selectors.sla_clock(sla_policy, conversation.workspace).evaluate(
-            selectors.sla_events(conversation), at)
+        report = settings.clock(sla_policy).evaluate(selectors.sla_events(conversation), at)
     except CalendarError as error:  # hours removed after the policy was saved: say so, keep the last state
         log.warning("SLA of conversation %s not evaluated: %s", conversation.pk, error)
         ConversationSla.objects.filter(conversation=conversation).update(next_check_at=None)
         return None
+    stored = ConversationSla.objects.filter(conversation=conversation).first()
+    if stored is not None and _unchanged(stored, sla_policy, report, at):
+        _give_router_due_time(conversation, stored.next_due_at)
+        return stored
     with transaction.atomic():
-        record, created = ConversationSla.objects.get_or_create(
-            conversation=conversation, defaults={"workspace_id": conversation.workspace_id, "updated_at": at})
-        record = ConversationSla.objects.select_for_update().get(pk=record.pk)
+        created = False
+        if stored is None:
+            try:
+                with transaction.atomic():
+                    ConversationSla.objects.create(conversation=conversation, updated_at=at,
+                                                   workspace_id=conversation.workspace_id)
+                created = True
+            except IntegrityError:  # made meanwhile by another evaluation: locked and read below
+                pass
+        record = ConversationSla.objects.select_for_update().get(conversation=conversation)
         before = None if created else _shown(record)
         _apply_report(record, sla_policy, report, at)
         warnings = list(_new_warnings(record, report))
         record.escalated = [*record.escalated, *(key for key, _, _ in warnings)]
         record.save()
-        QueuedContact.objects.filter(conversation=conversation, state=ContactState.WAITING).exclude(
-            sla_due_at=record.next_due_at).update(sla_due_at=record.next_due_at)
+        _give_router_due_time(conversation, record.next_due_at)
         if conversation.status != Status.RESOLVED:  # nobody to warn about a closed matter
             for _, status, when in warnings:
                 _escalate(conversation.pk, sla_policy, status, when)
@@ -702,12 +723,39 @@ def check_slas(*, at: datetime | None = None) -> int:
     at = at or now()
     due = list(ConversationSla.objects.filter(next_check_at__lte=at).order_by("next_check_at")
                .values_list("conversation_id", flat=True)[:SLA_CHECK_BATCH])
+    settings: dict[int, selectors.SlaSettings] = {}
     for conversation in Conversation.objects.select_related("customer", "workspace").filter(pk__in=due):
+        if conversation.workspace_id not in settings:
+            settings[conversation.workspace_id] = selectors.SlaSettings.of(conversation.workspace)
         try:
-            evaluate_sla(conversation, at=at)
+            evaluate_sla(conversation, at=at, settings=settings[conversation.workspace_id])
         except Exception:  # one broken conversation must not stop the others' warnings
             log.exception("SLA check of conversation %s failed", conversation.pk)
     return len(due)
+
+
+def _unchanged(record: ConversationSla, sla_policy: SlaPolicy, report: sla.SlaReport, at: datetime) -> bool:
+    """Whether this evaluation changes nothing in the stored row and has nobody to warn: most messages
+    (a second line from the customer in the same wait) then cost reads only, no write."""
+    probe = ConversationSla(**{f.attname: getattr(record, f.attname) for f in ConversationSla._meta.concrete_fields})
+    _apply_report(probe, sla_policy, report, at)
+    return _stored(probe) == _stored(record) and next(_new_warnings(probe, report), None) is None
+
+
+def _stored(record: ConversationSla) -> tuple:
+    return (*_shown(record), record.next_due_at, record.next_check_at, record.breached_at)
+
+
+def _give_router_due_time(conversation: Conversation, due_at: datetime | None) -> None:
+    """The waiting contact sorts by the conversation's next due time ("SLA at risk first"). Only an open
+    conversation nobody has waits (`enqueue`); read first, as on SQLite even an UPDATE that matches
+    nothing takes the write lock."""
+    if conversation.assignee_id is not None or conversation.status != Status.OPEN:
+        return
+    waiting = QueuedContact.objects.filter(conversation=conversation, state=ContactState.WAITING).exclude(
+        sla_due_at=due_at)
+    if waiting.exists():
+        waiting.update(sla_due_at=due_at)
 
 
 def _drop_sla(conversation: Conversation) -> None:
