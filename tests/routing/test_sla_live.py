@@ -1,9 +1,11 @@
 """SLAs on the desk: policies matched to conversations, due times in business hours, pauses while
 pending, warnings and escalation once per target, the periodic check, the API and its refusals."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connections
 
 from tests.apiclient import api_as
 from touchpoint.accounts import services as accounts
@@ -212,6 +214,34 @@ def test_a_breach_warns_raises_priority_and_notifies_assignee_and_supervisors_on
     conversation.refresh_from_db()
     assert conversation.priority == "high"
     assert Notification.objects.filter(kind="sla_breached").count() == 2
+    assert sum("SLA breached" in t for t in _thread_events(conversation)) == 1
+
+
+def test_two_checks_at_once_warn_once(desk, clock):
+    _policy(desk, first_response_s=HOUR, business_hours=False,
+            escalation=[{"when": "breached", "action": "raise_priority"}])
+    conversation = _customer_writes(desk)
+    barrier = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def check() -> None:
+        try:
+            barrier.wait()
+            routing.check_slas(at=MONDAY_9 + timedelta(hours=2))
+        except BaseException as error:  # reported below: a thread's exception would be lost
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=check) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    conversation.refresh_from_db()
+    assert conversation.priority == "high"  # raised once, not twice
+    assert Notification.objects.filter(kind="sla_breached").count() == 1  # the supervisor; nobody assigned
     assert sum("SLA breached" in t for t in _thread_events(conversation)) == 1
 
 

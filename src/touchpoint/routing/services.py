@@ -28,6 +28,7 @@ from touchpoint.core.clock import now
 from touchpoint.core.errors import Conflict, NotFound, ValidationFailed
 from touchpoint.core.events import publish
 from touchpoint.core.permissions import Actor, Role
+from touchpoint.realtime import listeners as live_events
 from touchpoint.routing import policy, selectors, sla
 from touchpoint.routing.calendar import BusinessCalendar, CalendarError
 from touchpoint.routing.events import NotificationCreated, SlaChanged
@@ -490,6 +491,7 @@ SLA_WHEN = ("at_risk", "breached")
 SLA_ACTIONS = ("raise_priority", "move_to_team", "notify")
 MAX_SLA_TARGET_S = 366 * 24 * 3600
 SLA_CHECK_BATCH = 500  # conversations re-evaluated per run of the periodic check
+SLA_CHECK_CHUNK = 20  # of them per transaction
 METRIC_LABELS = {sla.SlaMetric.FIRST_RESPONSE: "First response", sla.SlaMetric.NEXT_RESPONSE: "Next response",
                  sla.SlaMetric.RESOLUTION: "Resolution"}
 _RAISED = {Priority.LOW: Priority.NORMAL, Priority.NORMAL: Priority.HIGH, Priority.HIGH: Priority.URGENT}
@@ -691,22 +693,17 @@ def evaluate_sla(conversation: Conversation, *, at: datetime | None = None,
         _give_router_due_time(conversation, stored.next_due_at)
         return stored
     with transaction.atomic():
-        created = False
-        if stored is None:
-            try:
-                with transaction.atomic():
-                    ConversationSla.objects.create(conversation=conversation, updated_at=at,
-                                                   workspace_id=conversation.workspace_id)
-                created = True
-            except IntegrityError:  # made meanwhile by another evaluation: locked and read below
-                pass
-        record = ConversationSla.objects.select_for_update().get(conversation=conversation)
-        before = None if created else _shown(record)
-        _apply_report(record, sla_policy, report, at)
+        record = _first_row(conversation, sla_policy, report, at) if stored is None else None
+        before = None
+        if record is None:  # there is a row: lock it, so its warnings are decided once
+            record = ConversationSla.objects.select_for_update().get(conversation=conversation)
+            before = _shown(record)
+            _apply_report(record, sla_policy, report, at)
         warnings = list(_new_warnings(record, report))
-        record.escalated = [*record.escalated, *(key for key, _, _ in warnings)]
-        record.save()
-        _give_router_due_time(conversation, record.next_due_at)
+        if warnings or before is not None:
+            record.escalated = [*record.escalated, *(key for key, _, _ in warnings)]
+            record.save()
+        _give_router_due_time(conversation, record.next_due_at, writing=True)
         if conversation.status != Status.RESOLVED:  # nobody to warn about a closed matter
             for _, status, when in warnings:
                 _escalate(conversation.pk, sla_policy, status, when)
@@ -724,14 +721,35 @@ def check_slas(*, at: datetime | None = None) -> int:
     due = list(ConversationSla.objects.filter(next_check_at__lte=at).order_by("next_check_at")
                .values_list("conversation_id", flat=True)[:SLA_CHECK_BATCH])
     settings: dict[int, selectors.SlaSettings] = {}
-    for conversation in Conversation.objects.select_related("customer", "workspace").filter(pk__in=due):
-        if conversation.workspace_id not in settings:
-            settings[conversation.workspace_id] = selectors.SlaSettings.of(conversation.workspace)
-        try:
-            evaluate_sla(conversation, at=at, settings=settings[conversation.workspace_id])
-        except Exception:  # one broken conversation must not stop the others' warnings
-            log.exception("SLA check of conversation %s failed", conversation.pk)
+    conversations_due = list(Conversation.objects.select_related("customer", "workspace").filter(pk__in=due))
+    # A few conversations per transaction, and their live events logged with one write: a commit costs
+    # more than an evaluation, and a short transaction keeps SQLite's single writer lock brief.
+    with live_events.batched():
+        for start in range(0, len(conversations_due), SLA_CHECK_CHUNK):
+            with transaction.atomic():
+                for conversation in conversations_due[start:start + SLA_CHECK_CHUNK]:
+                    if conversation.workspace_id not in settings:
+                        settings[conversation.workspace_id] = selectors.SlaSettings.of(conversation.workspace)
+                    try:
+                        with transaction.atomic():
+                            evaluate_sla(conversation, at=at, settings=settings[conversation.workspace_id])
+                    except Exception:  # one broken conversation must not stop the others' warnings
+                        log.exception("SLA check of conversation %s failed", conversation.pk)
     return len(due)
+
+
+def _first_row(conversation: Conversation, sla_policy: SlaPolicy, report: sla.SlaReport,
+               at: datetime) -> ConversationSla | None:
+    """The conversation's SLA row, written whole with one INSERT; None when another evaluation made it
+    meanwhile (the caller then locks and updates that one)."""
+    record = ConversationSla(conversation=conversation, workspace_id=conversation.workspace_id)
+    _apply_report(record, sla_policy, report, at)
+    try:
+        with transaction.atomic():
+            record.save(force_insert=True)
+    except IntegrityError:
+        return None
+    return record
 
 
 def _unchanged(record: ConversationSla, sla_policy: SlaPolicy, report: sla.SlaReport, at: datetime) -> bool:
@@ -746,15 +764,15 @@ def _stored(record: ConversationSla) -> tuple:
     return (*_shown(record), record.next_due_at, record.next_check_at, record.breached_at)
 
 
-def _give_router_due_time(conversation: Conversation, due_at: datetime | None) -> None:
+def _give_router_due_time(conversation: Conversation, due_at: datetime | None, *, writing: bool = False) -> None:
     """The waiting contact sorts by the conversation's next due time ("SLA at risk first"). Only an open
-    conversation nobody has waits (`enqueue`); read first, as on SQLite even an UPDATE that matches
-    nothing takes the write lock."""
+    conversation nobody has waits (`enqueue`). Outside a write (`writing`), read first: on SQLite even
+    an UPDATE that matches nothing takes the write lock."""
     if conversation.assignee_id is not None or conversation.status != Status.OPEN:
         return
     waiting = QueuedContact.objects.filter(conversation=conversation, state=ContactState.WAITING).exclude(
         sla_due_at=due_at)
-    if waiting.exists():
+    if writing or waiting.exists():
         waiting.update(sla_due_at=due_at)
 
 
@@ -811,7 +829,8 @@ def _escalate(conversation_id: int, sla_policy: SlaPolicy, status: sla.TargetSta
     """One warning: the policy's actions for this moment, a line in the thread, and notifications. A
     breach always tells the assignee and the supervisors; at risk tells the assignee (the supervisors
     when nobody is assigned, or when the policy says "notify")."""
-    conversation = Conversation.objects.select_for_update().select_related("workspace").get(pk=conversation_id)
+    # Only the conversation's row is locked (a join would lock its workspace's row too, on PostgreSQL).
+    conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
     actor = router_actor(conversation.workspace_id)
     done = []
     steps = [step for step in sla_policy.escalation if step.get("when") == when]
