@@ -46,6 +46,14 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Each test starts with an empty cache: ids are reused between tests, cached facts are not."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def desk(db) -> Desk:
     return Desk("acme")

@@ -4,6 +4,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from touchpoint.conversations.models import Conversation, Message, MessageKind
@@ -212,3 +213,20 @@ def unread_count(actor: Actor) -> int:
 def shown_sla(conversation: Conversation) -> ConversationSla | None:
     """What the conversation pane shows: the stored due times and states, with the policy's name."""
     return ConversationSla.objects.select_related("policy").filter(conversation_id=conversation.pk).first()
+
+
+SLA_POLICIES_CACHED_S = 30  # another process (smtpd) sees a first or last policy within this
+
+
+def has_sla_policies(workspace_id: int) -> bool:
+    """Whether the workspace has SLA policies, from the shared cache: every incoming message asks."""
+    key = f"sla-policies:{workspace_id}"
+    found = cache.get(key)
+    if found is None:
+        found = SlaPolicy.objects.filter(workspace_id=workspace_id).exists()
+        cache.set(key, found, SLA_POLICIES_CACHED_S)
+    return found
+
+
+def forget_sla_policies(workspace_id: int) -> None:
+    cache.delete(f"sla-policies:{workspace_id}")

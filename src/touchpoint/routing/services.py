@@ -513,6 +513,7 @@ def save_sla_policy(*, actor: Actor, sla_policy: SlaPolicy | None = None, **fiel
     with transaction.atomic():
         sla_policy.save()
         _recheck_open_slas(actor.workspace_id)
+        transaction.on_commit(lambda: selectors.forget_sla_policies(actor.workspace_id))
         audit.record(workspace_id=actor.workspace_id, actor_id=actor.membership_id, action="routing.sla_policy",
                      obj=sla_policy, data={"name": sla_policy.name})
     return sla_policy
@@ -529,6 +530,7 @@ def delete_sla_policy(*, actor: Actor, sla_policy: SlaPolicy) -> None:
         ConversationSla.objects.filter(policy=sla_policy).update(next_check_at=now())
         sla_policy.delete()
         _recheck_open_slas(actor.workspace_id)
+        transaction.on_commit(lambda: selectors.forget_sla_policies(actor.workspace_id))
 
 
 def _recheck_open_slas(workspace_id: int) -> None:
@@ -650,13 +652,12 @@ def record_status_change(*, workspace_id: int, conversation_id: int, status: str
 
 
 def evaluate_sla_of(conversation_id: int, *, workspace_id: int) -> ConversationSla | None:
-    """`evaluate_sla` by id, for listeners. One read on a desk without SLA policies (two if the
-    conversation had an SLA before the last policy went)."""
-    policies = list(SlaPolicy.objects.filter(workspace_id=workspace_id))
-    if not policies:
-        if ConversationSla.objects.filter(conversation_id=conversation_id).exists():
-            ConversationSla.objects.filter(conversation_id=conversation_id).delete()
+    """`evaluate_sla` by id, for listeners: every message asks, so a desk without SLA policies is told
+    so by the cache, with no query (a conversation whose last policy went is settled by the periodic
+    check)."""
+    if not selectors.has_sla_policies(workspace_id):
         return None
+    policies = list(SlaPolicy.objects.filter(workspace_id=workspace_id))
     conversation = (Conversation.objects.select_related("customer", "workspace")
                     .filter(pk=conversation_id, workspace_id=workspace_id).first())
     if conversation is None:
