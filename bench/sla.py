@@ -27,48 +27,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import fresh_database  # noqa: E402  (bench/ is on the path above)
 
 BENCH_DB = "touchpoint_bench_sla"
 EVALUATION_BUDGET_MS = 20.0
 CHECK_PERIOD_S = 15.0
-
-
-def database() -> tuple[str, callable]:
-    var = tempfile.mkdtemp(prefix="touchpoint-bench-sla-")
-    os.environ["TOUCHPOINT_VAR"] = var
-    Path(var, "static").mkdir()
-    url = os.environ.get("DATABASE_URL", "")
-    if not url:
-        return f"SQLite file {var}/touchpoint.sqlite3 (WAL)", lambda: shutil.rmtree(var, ignore_errors=True)
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-
-    def drop() -> None:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        shutil.rmtree(var, ignore_errors=True)
-
-    return f"PostgreSQL database {BENCH_DB} on {parts.hostname}:{parts.port or 5432}", drop
 
 
 def desk(slug: str, *, policies: bool):
@@ -158,7 +131,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--samples", type=int, default=300)
     args = parser.parse_args()
-    described, clean_up = database()
+    described, clean_up = fresh_database(BENCH_DB)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "touchpoint.settings")
     import django
 
