@@ -268,8 +268,8 @@ def offer_work(membership: Membership, *, at: datetime | None = None) -> list[Qu
 
 
 def claim(*, actor: Actor, contact: QueuedContact) -> Membership:
-    """An agent takes a waiting contact themselves. Exactly one of two agents claiming at once wins;
-    the other is told it was taken."""
+    """An agent takes a waiting contact themselves, even beyond their capacity (their choice). Exactly
+    one of two agents claiming at once wins; the other is told it was taken."""
     _check_member(actor, contact)
     membership = Membership.objects.get(pk=actor.membership_id)
     agent_status(membership)
