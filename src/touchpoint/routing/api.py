@@ -6,7 +6,7 @@ from ninja import Router, Status
 from touchpoint.accounts.selectors import access_membership, access_team
 from touchpoint.core.api import Id, actor
 from touchpoint.core.errors import ValidationFailed
-from touchpoint.routing import selectors, services
+from touchpoint.routing import policy, selectors, services
 from touchpoint.routing.calendar import CalendarError
 from touchpoint.routing.schemas import (
     AgentStatusOut,
@@ -97,7 +97,7 @@ def decisions(request: HttpRequest, conversation_id: Id) -> list:
 
 def _status_out(status) -> dict:
     return {"membership_id": status.membership_id, "presence": status.presence,
-            "capacity": {kind: status.capacity_for(kind) for kind in ("voice", "chat", "message")},
+            "capacity": {kind: status.capacity_for(kind) for kind in policy.WORK_KINDS},
             "idle_since": status.idle_since, "changed_at": status.changed_at}
 
 
