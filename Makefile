@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+# ML=1 adds the `ml` extra (sentence embeddings for the bot and knowledge search); torch goes in first,
+# as its CPU build, so pip never reaches for a multi-GB CUDA one.
+ML ?= 0
 
 .PHONY: install demo serve test test-sqlite test-postgres lint bench openapi clean
 
@@ -13,7 +16,12 @@ $(BIN)/touchpoint: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-install: $(BIN)/touchpoint
+$(VENV)/.ml: $(BIN)/touchpoint
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test,ml]'
+	touch $@
+
+install: $(BIN)/touchpoint $(if $(filter 1,$(ML)),$(VENV)/.ml)
 
 demo: install
 	$(BIN)/touchpoint migrate --noinput -v 0
