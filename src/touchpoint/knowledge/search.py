@@ -1,0 +1,364 @@
+"""Knowledge-base search: the database's full text fused with semantic similarity.
+
+- **Lexical**: SQLite FTS5 ranked by bm25() with the title weighted TITLE_WEIGHT times the body (porter
+  stemming, diacritics folded), or PostgreSQL's `search_vector` (title weight A, body B, stemmed in the
+  article's language) ranked by ts_rank_cd. Words of the query are OR-ed, so a question phrased in a
+  customer's own words still finds the article that shares its key words; English stop words are dropped.
+- **Semantic** (with the `ml` extra): the query's MiniLM embedding against every embedded passage of the
+  workspace's published articles, an article scoring its best passage; below SEMANTIC_MIN_SIMILARITY it
+  is no match. The passages sit in an in-process numpy matrix per workspace, rebuilt when the workspace's
+  KnowledgeIndex version moved (any change to an article, in any process).
+- **Fusion**: reciprocal rank fusion, score = Σ 1 / (RRF_K + rank) over the two rankings; an article
+  found by both outranks one found by either alone at the same ranks.
+
+Drafts are never searched. The public audience sees public articles only; agents see internal ones too.
+"""
+
+import re
+import threading
+import unicodedata
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+from django.conf import settings
+from django.db import connection
+
+from touchpoint.knowledge import conf, embeddings
+from touchpoint.knowledge.locales import language_of, normalize_locale
+from touchpoint.knowledge.models import Article, ArticleChunk, ArticleStatus, Audience, KnowledgeIndex
+from touchpoint.knowledge.render import escape
+
+MAX_QUERY = 500  # characters; the API refuses longer, the selector reads only this much
+MAX_TERMS = 32
+CANDIDATES = 50  # from each ranking, before fusion
+RRF_K = 60
+TITLE_WEIGHT = 4.0
+SNIPPET_WORDS = 30
+AUDIENCES = {"public": (Audience.PUBLIC,), "internal": (Audience.INTERNAL,), "all": (Audience.PUBLIC, Audience.INTERNAL)}
+CACHED_WORKSPACES = 32
+
+_WORD_RE = re.compile(r"[^\W_]+")
+_STOP_WORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being below between both
+but by can could did do does doing down during each few for from further get got had has have having he her here
+hers herself him himself his how i if in into is it its itself just let me more most my myself no nor not of off
+on once only or other our ours ourselves out over own please same she should so some such than that the their
+theirs them themselves then there these they this those through to too under until up very want was we were what
+when where which while who whom why will with would you your yours yourself yourselves hi hello thanks thank
+""".split())
+
+
+class ArticleHit(NamedTuple):
+    """One search result. `url` is the public help-center address for public articles (relative unless
+    PUBLIC_BASE_URL is set) and the agent workspace's page for internal ones; `snippet` is plain text
+    around the matched words; `score` is the fused score (higher is better); the ranks are 1-based places
+    in each ranking, None when that ranking did not find the article."""
+
+    article_id: int
+    title: str
+    url: str
+    snippet: str
+    score: float
+    lexical_rank: int | None
+    semantic_rank: int | None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[ArticleHit]
+    mode: str  # "hybrid" or "lexical"
+    terms: list[str] = field(default_factory=list)  # the query's words as matched: highlight with these
+    note: str = ""  # why the search is lexical only, when it is
+    locales: dict[int, str] = field(default_factory=dict)  # article id → its locale
+    audiences: dict[int, str] = field(default_factory=dict)  # article id → public / internal
+
+
+# ---- the query's words ---------------------------------------------------------------------------
+
+
+def fold(text: str) -> str:
+    """Lower-case without diacritics ("Réexpédier" → "reexpedier"), as the full-text index compares words."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def query_terms(query: str, locale: str | None = None) -> list[str]:
+    """The words to look for: folded, each once, English stop words dropped (unless nothing else is left)."""
+    words = list(dict.fromkeys(_WORD_RE.findall(fold(query[:MAX_QUERY]))))[:MAX_TERMS]
+    if locale is None or language_of(locale) == "en":
+        kept = [w for w in words if w not in _STOP_WORDS]
+        words = kept or words
+    return words
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _matches(word: str, terms: list[str]) -> bool:
+    stem = _stem(word)
+    return any(stem == _stem(t) or (len(t) >= 4 and word.startswith(_stem(t))) for t in terms)
+
+
+# ---- lexical ranking -----------------------------------------------------------------------------
+
+
+def _language_clause(column: str, locale: str | None) -> tuple[str, list]:
+    if locale is None:
+        return "", []
+    language = language_of(locale)
+    return f" AND ({column} = %s OR {column} LIKE %s)", [language, f"{language}-%"]
+
+
+def lexical_ranking(workspace_id: int, terms: list[str], *, locale: str | None, audiences: tuple[str, ...],
+                    locales: list[str], limit: int = CANDIDATES) -> list[int]:
+    """Article ids, best first, by the database's full-text rank."""
+    if not terms:
+        return []
+    marks = ", ".join(["%s"] * len(audiences))
+    if connection.vendor == "postgresql":
+        return _postgres_ranking(workspace_id, terms, locale, audiences, marks, locales, limit)
+    match = " OR ".join(f'"{t}"*' if len(t) >= 4 else f'"{t}"' for t in terms)
+    where, params = _language_clause("a.locale", locale)
+    sql = ("SELECT a.id FROM knowledge_article_fts CROSS JOIN knowledge_article a ON a.id = knowledge_article_fts.rowid "
+           f"WHERE knowledge_article_fts MATCH %s AND a.workspace_id = %s AND a.status = %s AND a.audience IN ({marks})"
+           f"{where} ORDER BY bm25(knowledge_article_fts, {TITLE_WEIGHT}, 1.0), a.id LIMIT %s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [match, workspace_id, ArticleStatus.PUBLISHED, *audiences, *params, limit])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _postgres_ranking(workspace_id: int, terms: list[str], locale: str | None, audiences: tuple[str, ...],
+                      marks: str, locales: list[str], limit: int) -> list[int]:
+    text = " | ".join(f"{t}:*" if len(t) >= 4 else t for t in terms)
+    # The OR of the query as each language in use stems it: an article is indexed in its own language.
+    languages = [language_of(locale)] if locale else sorted({language_of(loc) for loc in locales}) or ["simple"]
+    tsquery = " || ".join(["to_tsquery(knowledge_ts_config(%s), %s)"] * len(languages))
+    where, params = _language_clause("a.locale", locale)
+    sql = (f"SELECT a.id FROM knowledge_article a, (SELECT {tsquery}) AS q(query) "
+           f"WHERE a.workspace_id = %s AND a.status = %s AND a.audience IN ({marks}){where} "
+           "AND a.search_vector @@ q.query ORDER BY ts_rank_cd(a.search_vector, q.query, 1) DESC, a.id LIMIT %s")
+    query_params = [value for language in languages for value in (language, text)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*query_params, workspace_id, ArticleStatus.PUBLISHED, *audiences, *params, limit])
+        return [row[0] for row in cursor.fetchall()]
+
+
+# ---- semantic ranking: the in-process matrix -----------------------------------------------------
+
+
+@dataclass
+class _Snapshot:
+    """What one process knows of a workspace's published articles at one index version."""
+
+    version: int
+    locales: list[str]
+    matrix: np.ndarray | None = None  # passages × DIMENSIONS
+    starts: np.ndarray | None = None  # first passage row of each article
+    article_ids: np.ndarray | None = None
+    languages: np.ndarray | None = None
+    audiences: np.ndarray | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_snapshots: "OrderedDict[int, _Snapshot]" = OrderedDict()
+_snapshots_lock = threading.Lock()
+
+
+def _snapshot(workspace_id: int) -> _Snapshot:
+    """The workspace's snapshot at its current version: one query when nothing changed."""
+    version = KnowledgeIndex.objects.filter(workspace_id=workspace_id).values_list("version", flat=True).first() or 0
+    with _snapshots_lock:
+        found = _snapshots.get(workspace_id)
+        if found is not None and found.version == version:
+            _snapshots.move_to_end(workspace_id)
+            return found
+    locales = sorted(set(Article.objects.filter(workspace_id=workspace_id, status=ArticleStatus.PUBLISHED)
+                         .values_list("locale", flat=True)))
+    fresh = _Snapshot(version=version, locales=locales)
+    with _snapshots_lock:
+        _snapshots[workspace_id] = fresh
+        _snapshots.move_to_end(workspace_id)
+        while len(_snapshots) > CACHED_WORKSPACES:
+            _snapshots.popitem(last=False)
+    return fresh
+
+
+def forget_snapshots() -> None:
+    """Drop every cached matrix (tests, and a process that wants its memory back)."""
+    with _snapshots_lock:
+        _snapshots.clear()
+
+
+def _build_matrix(workspace_id: int, snapshot: _Snapshot) -> None:
+    with snapshot.lock:
+        if snapshot.matrix is not None:
+            return
+        rows = (ArticleChunk.objects.filter(workspace_id=workspace_id, article__status=ArticleStatus.PUBLISHED)
+                .order_by("article_id", "position")
+                .values_list("article_id", "vector", "article__locale", "article__audience"))
+        ids: list[int] = []
+        languages: list[str] = []
+        audiences: list[str] = []
+        starts: list[int] = []
+        vectors: list[np.ndarray] = []
+        for n, (article_id, vector, locale, audience) in enumerate(rows.iterator(chunk_size=2000)):
+            if not ids or ids[-1] != article_id:
+                ids.append(article_id)
+                languages.append(language_of(locale))
+                audiences.append(audience)
+                starts.append(n)
+            vectors.append(embeddings.from_bytes(vector))
+        snapshot.article_ids = np.array(ids, dtype=np.int64)
+        snapshot.languages = np.array(languages, dtype=object)
+        snapshot.audiences = np.array(audiences, dtype=object)
+        snapshot.starts = np.array(starts, dtype=np.int64)
+        snapshot.matrix = (np.vstack(vectors) if vectors else np.zeros((0, embeddings.DIMENSIONS), dtype=np.float32))
+
+
+def semantic_ranking(workspace_id: int, vector: np.ndarray, snapshot: _Snapshot, *, locale: str | None,
+                     audiences: tuple[str, ...], limit: int = CANDIDATES) -> list[int]:
+    """Article ids, most similar first, at or above the minimum similarity."""
+    _build_matrix(workspace_id, snapshot)
+    assert snapshot.matrix is not None and snapshot.starts is not None and snapshot.article_ids is not None
+    if not len(snapshot.article_ids):
+        return []
+    passages = snapshot.matrix @ vector
+    best = np.maximum.reduceat(passages, snapshot.starts)
+    keep = np.isin(snapshot.audiences, list(audiences))
+    if locale is not None:
+        keep &= snapshot.languages == language_of(locale)
+    best = np.where(keep & (best >= conf.semantic_min_similarity()), best, -np.inf)
+    count = min(limit, int(np.isfinite(best).sum()))
+    if count == 0:
+        return []
+    top = np.argpartition(-best, count - 1)[:count]
+    top = top[np.argsort(-best[top], kind="stable")]
+    return [int(snapshot.article_ids[i]) for i in top]
+
+
+# ---- fusion, snippets, the whole search ----------------------------------------------------------
+
+
+def fuse(*rankings: list[int]) -> list[tuple[int, float, list[int | None]]]:
+    """Reciprocal rank fusion: (article id, score, its 1-based rank in each ranking), best first."""
+    scores: dict[int, float] = {}
+    places: dict[int, list[int | None]] = {}
+    for n, ranking in enumerate(rankings):
+        for rank, article_id in enumerate(ranking, 1):
+            scores[article_id] = scores.get(article_id, 0.0) + 1.0 / (RRF_K + rank)
+            places.setdefault(article_id, [None] * len(rankings))[n] = rank
+    order = sorted(scores, key=lambda i: (-scores[i], min(r for r in places[i] if r is not None), i))
+    return [(i, scores[i], places[i]) for i in order]
+
+
+def search(workspace_id: int, query: str, *, locale: str | None = None, audience: str = "public",
+           limit: int = 5) -> SearchResult:
+    """The best `limit` articles for a query. An empty query finds nothing; a locale keeps to its language."""
+    if audience not in AUDIENCES:
+        from touchpoint.core.errors import ValidationFailed
+
+        raise ValidationFailed(f"Unknown audience {audience!r}; use one of {', '.join(AUDIENCES)}.", field="audience")
+    locale = normalize_locale(locale) if locale else None
+    query = query[:MAX_QUERY].strip()
+    terms = query_terms(query, locale)
+    if not query:
+        return SearchResult(hits=[], mode=_mode(), terms=[], note=_note())
+    audiences = AUDIENCES[audience]
+    snapshot = _snapshot(workspace_id)
+    lexical = lexical_ranking(workspace_id, terms, locale=locale, audiences=audiences,
+                              locales=snapshot.locales)
+    semantic: list[int] = []
+    vector = embeddings.encode_query(query) if embeddings.available() else None
+    if vector is not None:
+        semantic = semantic_ranking(workspace_id, vector, snapshot, locale=locale, audiences=audiences)
+    fused = fuse(lexical, semantic)[:limit]
+    return _result(workspace_id, fused, terms, mode="hybrid" if vector is not None else "lexical")
+
+
+def _mode() -> str:
+    return "hybrid" if embeddings.available() else "lexical"
+
+
+def _note() -> str:
+    return "" if embeddings.available() else f"Lexical search only: {embeddings.unavailable_reason()}."
+
+
+def _result(workspace_id: int, fused: list, terms: list[str], *, mode: str) -> SearchResult:
+    rows = {row["id"]: row for row in Article.objects.filter(workspace_id=workspace_id, pk__in=[i for i, _, _ in fused])
+            .values("id", "title", "slug", "locale", "audience", "body_text", "summary", "workspace__slug")}
+    hits = []
+    for article_id, score, (lexical_rank, semantic_rank) in fused:
+        row = rows.get(article_id)
+        if row is None:
+            continue  # deleted since the ranking was read
+        hits.append(ArticleHit(
+            article_id=article_id, title=row["title"], url=article_url(row), snippet=snippet(row["body_text"], row["summary"], terms),
+            score=round(score, 6), lexical_rank=lexical_rank, semantic_rank=semantic_rank,
+        ))
+    return SearchResult(hits=hits, mode=mode, terms=terms, note="" if mode == "hybrid" else _note(),
+                        locales={i: rows[i]["locale"] for i in rows}, audiences={i: rows[i]["audience"] for i in rows})
+
+
+def article_url(row: dict) -> str:
+    """Where a person reads the article: the help center for public ones, the agent workspace otherwise."""
+    if row["audience"] == Audience.INTERNAL:
+        path = f"/knowledge/articles/{row['id']}/"
+    else:
+        path = help_center_path(row["workspace__slug"], row["locale"], row["slug"])
+    return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+def help_center_path(workspace_slug: str, locale: str, slug: str = "") -> str:
+    from urllib.parse import quote
+
+    base = f"/help/{workspace_slug}/{locale}/"
+    return f"{base}articles/{quote(slug)}/" if slug else base
+
+
+def _tokens(text: str) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), fold(m.group())) for m in _WORD_RE.finditer(text)]
+
+
+def snippet(body_text: str, summary: str, terms: list[str], words: int = SNIPPET_WORDS) -> str:
+    """About `words` words of the body around the densest run of matched words, plain text; the summary
+    when no word matches (a semantic match)."""
+    text = " ".join(body_text[:20_000].split())
+    tokens = _tokens(text)
+    hits = [i for i, (_, _, word) in enumerate(tokens) if terms and _matches(word, terms)]
+    if not hits:
+        return summary or _cut(text, tokens, 0, words)
+    best_start, best_key = hits[0], (-1, -1)
+    for n, first in enumerate(hits):
+        inside = [i for i in hits[n:] if i < first + words]
+        distinct = len({_stem(tokens[i][2]) for i in inside})
+        if (distinct, len(inside)) > best_key:
+            best_key, best_start = (distinct, len(inside)), first
+    start = max(0, min(best_start - words // 4, len(tokens) - words))
+    return _cut(text, tokens, start, words)
+
+
+def _cut(text: str, tokens: list[tuple[int, int, str]], start: int, words: int) -> str:
+    if not tokens:
+        return text[:200]
+    end = min(len(tokens), start + words) - 1
+    piece = text[tokens[start][0] if start else 0: tokens[end][1] if end < len(tokens) - 1 else len(text)]
+    return ("…" if start else "") + piece + ("…" if end < len(tokens) - 1 else "")
+
+
+def highlight(text: str, terms: list[str]) -> str:
+    """The text as HTML: escaped, then each matched word wrapped in <mark>."""
+    out: list[str] = []
+    last = 0
+    for start, end, word in _tokens(text):
+        if terms and _matches(word, terms):
+            out.append(escape(text[last:start]))
+            out.append(f"<mark>{escape(text[start:end])}</mark>")
+            last = end
+    out.append(escape(text[last:]))
+    return "".join(out)
