@@ -10,6 +10,7 @@ from touchpoint.channels.api import router as channels_router
 from touchpoint.conversations.api import router as conversations_router
 from touchpoint.core.api import JSONParser, SessionAuth, TokenAuth, TouchpointAPI, install_problem_handlers
 from touchpoint.customers.api import router as customers_router
+from touchpoint.knowledge.api import router as knowledge_router
 from touchpoint.routing.api import router as routing_router
 from touchpoint.routing.wallboard_api import router as wallboard_router
 
@@ -39,5 +40,6 @@ api.add_router("", customers_router)
 api.add_router("", conversations_router)
 api.add_router("", channels_router)
 api.add_router("", automation_router)
+api.add_router("", knowledge_router)
 api.add_router("", routing_router)
 api.add_router("", wallboard_router)
