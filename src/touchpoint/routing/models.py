@@ -105,7 +105,14 @@ class QueuedContact(models.Model):
     objects = WorkspaceScopedQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["workspace", "state", "queue"], name="queued_contact_waiting")]
+        indexes = [
+            models.Index(fields=["workspace", "state", "queue"], name="queued_contact_waiting"),
+            # A freed agent reads each queue's head in contact order and its SLA-due contacts: index
+            # walks that stop after a few rows, however many wait.
+            models.Index(fields=["queue", "state", "-vip", "-priority", "waiting_since", "id"],
+                         name="queued_contact_head"),
+            models.Index(fields=["queue", "state", "sla_due_at"], name="queued_contact_sla_due"),
+        ]
         constraints = [models.UniqueConstraint(fields=["conversation"], condition=models.Q(state="waiting"),
                                                name="queued_contact_one_wait")]
 

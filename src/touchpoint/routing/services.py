@@ -11,6 +11,7 @@ so two routers never wait on each other; on SQLite every write transaction is se
 same guarantee) and the agent's status row is locked while their load is counted, so a contact is
 assigned once and an agent never beyond capacity."""
 
+import functools
 import json
 import logging
 import zoneinfo
@@ -243,7 +244,7 @@ def choose_agent(contact: QueuedContact, at: datetime) -> tuple[policy.Choice | 
     """The routing decision alone: the online agents holding the queue's skills, as the policy sees
     them, and its choice among them (None: the contact waits)."""
     queue = contact.queue
-    agents = _agents(contact.workspace_id, skills=list(queue.required_skills))
+    agents = _agents(contact.workspace_id, skills=list(queue.required_skills), teams=queue.team_id is not None)
     return policy.choose_agent(_contact_state(contact), list(agents.values()), at, _rules(queue), queue.policy), agents
 
 
@@ -339,44 +340,41 @@ def _skip_locked() -> dict:
 # ---- reading the desk into the policy's terms --------------------------------------------------
 
 
-def _agents(workspace_id: int, *, skills: list[str] = (), only: list[int] | None = None) -> dict[int, policy.AgentState]:
+def _agents(workspace_id: int, *, skills: list[str] = (), only: list[int] | None = None,
+            teams: bool = True) -> dict[int, policy.AgentState]:
     """Online agents (holding every named skill, when given) as the policy sees them.
 
     This runs for every routing decision, so it is one SQL statement: each agent's row carries the
     proficiencies asked for (one join per required skill), their teams and their open load per work
     kind (counts over the assignee index), where the ORM needed four queries over the same ids and
     spent more time building them than the database spent answering. With `skills`, an agent's
-    `skills` holds just those (all the policy reads); with `only`, every skill they have."""
-    sql, params = _agents_sql(workspace_id, skills, only)
+    `skills` holds just those (all the policy reads); with `only`, every skill they have. `teams=False`
+    leaves `team_ids` empty, for a queue that names no team (the policy then never reads them)."""
+    sql, params = _agents_sql(workspace_id, skills, only, teams)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
     if not found:
         return {}
-    held: dict[int, dict[str, int]] = {}
     if skills:
-        for row in found:
-            held[row[0]] = dict(zip(skills, row[8:], strict=True))
+        held = {row[0]: dict(zip(skills, row[8:], strict=True)) for row in found}
     else:
-        held = defaultdict(dict)
-        for member, skill, proficiency in (AgentSkill.objects.filter(membership_id__in=[r[0] for r in found])
-                                           .values_list("membership_id", "skill__name", "proficiency")):
-            held[member][skill] = proficiency
+        held = _all_skills([row[0] for row in found])
     return {
         member: policy.AgentState(
             agent_id=member, presence=policy.ONLINE, skills=held[member],
             team_ids=frozenset(int(t) for t in teams.split(",")) if teams else frozenset(),
-            capacity={**policy.DEFAULT_CAPACITY, **_json(capacity)},
+            capacity={**policy.DEFAULT_CAPACITY, **_capacity(capacity)},
             load={policy.VOICE: voice, policy.CHAT: chat, policy.MESSAGE: message},
             idle_since=_aware(idle_since), in_call_blocks_chat=bool(True if blocks is None else blocks))
         for member, capacity, idle_since, teams, blocks, voice, chat, message, *_ in found
     }
 
 
-def _agents_sql(workspace_id: int, skills: list[str], only: list[int] | None) -> tuple[str, list]:
+def _agents_sql(workspace_id: int, skills: list[str], only: list[int] | None, teams: bool) -> tuple[str, list]:
     conversation, member_teams = Conversation._meta.db_table, Team.members.through._meta.db_table
-    teams = ("string_agg(CAST(t.team_id AS text), ',')" if connection.vendor == "postgresql"
-             else "group_concat(t.team_id)")
+    team_list = ("string_agg(CAST(t.team_id AS text), ',')" if connection.vendor == "postgresql"
+                 else "group_concat(t.team_id)")
 
     def open_load(channels: str) -> str:
         # The channel test stays out of WHERE so the planner walks the agent's few open conversations
@@ -384,15 +382,17 @@ def _agents_sql(workspace_id: int, skills: list[str], only: list[int] | None) ->
         return (f"(SELECT COALESCE(SUM(CASE WHEN {channels} THEN 1 ELSE 0 END), 0) FROM {conversation} c"
                 f" WHERE c.workspace_id = s.workspace_id AND c.assignee_id = s.membership_id AND c.status = %s)")
 
+    # The capacity comes as text: psycopg decoding jsonb row by row cost more than the whole query.
     columns = [
-        "s.membership_id", "s.capacity", "s.idle_since",
-        f"(SELECT {teams} FROM {member_teams} t WHERE t.membership_id = s.membership_id)",
-        f"(SELECT r.call_blocks_chat FROM {RoutingSettings._meta.db_table} r WHERE r.workspace_id = s.workspace_id)",
+        "s.membership_id", "CAST(s.capacity AS text)", "s.idle_since",
+        f"(SELECT {team_list} FROM {member_teams} t WHERE t.membership_id = s.membership_id)" if teams else "NULL",
+        "r.call_blocks_chat",
         open_load("c.channel = %s"), open_load("c.channel = %s"), open_load("c.channel NOT IN (%s, %s)"),
     ]
     params: list = [Channel.VOICE, Status.OPEN, Channel.WEBCHAT, Status.OPEN, Channel.VOICE, Channel.WEBCHAT,
                     Status.OPEN]
-    joins = [f"JOIN {Membership._meta.db_table} m ON m.id = s.membership_id"]
+    joins = [f"JOIN {Membership._meta.db_table} m ON m.id = s.membership_id",
+             f"LEFT JOIN {RoutingSettings._meta.db_table} r ON r.workspace_id = s.workspace_id"]
     for i, skill in enumerate(skills):
         columns.append(f"a{i}.proficiency")
         joins.append(f"JOIN {AgentSkill._meta.db_table} a{i} ON a{i}.membership_id = s.membership_id "
@@ -407,9 +407,21 @@ def _agents_sql(workspace_id: int, skills: list[str], only: list[int] | None) ->
     return sql, params
 
 
-def _json(value) -> dict:
-    """A JSON column through a plain cursor: decoded by psycopg, text from SQLite."""
-    return json.loads(value) if isinstance(value, str | bytes) else (value or {})
+def _all_skills(agent_ids: list[int]) -> dict[int, dict[str, int]]:
+    held: dict[int, dict[str, int]] = defaultdict(dict)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT a.membership_id, k.name, a.proficiency FROM {AgentSkill._meta.db_table} a "
+                       f"JOIN {Skill._meta.db_table} k ON k.id = a.skill_id "
+                       f"WHERE a.membership_id IN ({', '.join(['%s'] * len(agent_ids))})", agent_ids)
+        for member, skill, proficiency in cursor.fetchall():
+            held[member][skill] = proficiency
+    return held
+
+
+@functools.lru_cache(maxsize=256)
+def _capacity(text: str | None) -> dict[str, int]:
+    """Agents share a few capacity settings: each is parsed once (callers copy, never change it)."""
+    return json.loads(text) if text else {}
 
 
 def _aware(value) -> datetime:
@@ -440,14 +452,11 @@ def _next_contact(agent: policy.AgentState, workspace_id: int, at: datetime) -> 
     """Per queue the first contact the agent may take (the policy's `next_contact_for`, on the queue's
     oldest and most urgent), then the most urgent of those."""
     best: tuple | None = None
+    with_sla = selectors.has_sla_policies(workspace_id)
     for queue in Queue.objects.filter(workspace_id=workspace_id):
         if not _could_serve(agent, queue):
             continue  # every contact of a queue needs the same skills and team
-        waiting = _waiting(workspace_id).filter(queue=queue).select_related("queue")
-        # The head in VIP, priority and age order, plus any whose SLA is about to be missed further down;
-        # the policy orders what it is given.
-        rows = {r.pk: r for r in [*waiting.order_by("-vip", "-priority", "waiting_since", "id")[:HEAD],
-                                  *waiting.filter(sla_due_at__lte=at + SLA_AT_RISK_WITHIN)[:HEAD]]}
+        rows = {r.pk: r for r in _queue_head(queue, at, with_sla=with_sla)}
         if not rows:
             continue
         rules = _rules(queue)
@@ -460,6 +469,19 @@ def _next_contact(agent: policy.AgentState, workspace_id: int, at: datetime) -> 
             if best is None or key < best[0]:
                 best = (key, rows[found.contact_id])
     return best[1] if best else None
+
+
+def _queue_head(queue: Queue, at: datetime, *, with_sla: bool) -> list[QueuedContact]:
+    """The queue's first waiting contacts in VIP, priority and age order, plus any whose SLA is about
+    to be missed further down (only on a desk with SLA policies); the policy orders what it is given.
+    Both are walks of an index that stop after HEAD rows."""
+    waiting = QueuedContact.objects.filter(queue=queue, state=ContactState.WAITING)
+    rows = list(waiting.order_by("-vip", "-priority", "waiting_since", "id")[:HEAD])
+    if with_sla:
+        rows += waiting.filter(sla_due_at__lte=at + SLA_AT_RISK_WITHIN).order_by("sla_due_at")[:HEAD]
+    for row in rows:
+        row.queue = queue  # read once by the caller, not joined on every row
+    return rows
 
 
 def _could_serve(agent: policy.AgentState, queue: Queue) -> bool:
