@@ -142,6 +142,31 @@ def test_overflow_widens_to_lower_proficiency_after_the_wait(desk, queue):
     assert routing.route_contact(contact, at=now() + timedelta(seconds=61)) == desk.agent
 
 
+def test_a_team_queue_routes_to_its_members_and_to_the_overflow_team_after_the_wait(desk, queue):
+    sales, support = (accounts.create_team(actor=desk.admin_actor, name=n) for n in ("Sales", "Support"))
+    accounts.set_team_members(actor=desk.admin_actor, team=sales, members=[desk.agent])
+    accounts.set_team_members(actor=desk.admin_actor, team=support, members=[desk.agent2])
+    queue.team, queue.overflow_team, queue.overflow_after_s = sales, support, 60
+    queue.save()
+    _skilled(desk, desk.agent2, billing=5)
+    _online(desk, desk.agent2)
+    conversation = _chat(desk)
+    assert conversation.assignee_id is None  # the better agent is in another team
+    contact = QueuedContact.objects.get(conversation=conversation)
+    assert routing.route_contact(contact, at=now() + timedelta(seconds=61)) == desk.agent2
+
+
+def test_open_work_counts_against_the_capacity_of_its_own_kind(desk, queue):
+    _skilled(desk, desk.agent, billing=4)
+    _online(desk, desk.agent, chat=1, message=1)
+    email = _chat(desk, "mail@example.com", channel="email")  # no queue takes email: assigned by hand
+    conversations.assign(actor=desk.admin_actor, conversation=email, assignee=desk.agent)
+    agent = routing._agents(desk.id, skills=["billing"])[desk.agent.pk]
+    assert agent.load == {"voice": 0, "chat": 0, "message": 1} and agent.capacity["chat"] == 1
+    assert _chat(desk).assignee_id == desk.agent.pk  # a full message slot leaves the chat slot free
+    assert _chat(desk, "second@example.com").assignee_id is None
+
+
 def test_vip_contacts_are_served_first(desk, queue):
     plain = _chat(desk, "plain@example.com")
     vip_conversation = _chat(desk, "vip@example.com")
