@@ -9,5 +9,6 @@ urlpatterns = [
     path("channels/", include("touchpoint.channels.urls")),
     path("widget/v1/", include("touchpoint.channels.webchat.urls")),
     path("demo-store/", demo_store, name="demo-store"),
+    path("help/", include("touchpoint.knowledge.urls")),
     path("", include("touchpoint.web.urls")),
 ]
