@@ -76,6 +76,20 @@ def test_staff_teams_and_skills(loaded):
         assert User.objects.get(email=email).check_password(password)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_new_demo_contacts_wait_in_their_queue_under_their_sla(today):
+    from touchpoint.routing.models import ContactState, ConversationSla, QueuedContact
+
+    workspace = demo.load_demo(**SMALL, today=today).workspace
+    for channel, queue, policy in (("webchat", "Chat and messaging", "Live chat"), ("email", "Email", "Email and messages")):
+        message, _ = conversations.receive_message(workspace_id=workspace.pk, channel=channel,
+                                                   sender=("email", f"new.{channel}@example.com"),
+                                                   content=conversations.Content(text="Where is my parcel?"))
+        waiting = QueuedContact.objects.get(conversation_id=message.conversation_id)
+        assert waiting.state == ContactState.WAITING and waiting.queue.name == queue  # agents start offline
+        assert ConversationSla.objects.get(conversation_id=message.conversation_id).policy.name == policy
+
+
 def test_timestamps_are_what_the_services_would_have_written(loaded, today):
     ws = loaded.workspace
     last_public = Message.objects.filter(conversation=OuterRef("pk"), kind__in=PUBLIC).order_by("-created_at", "-id")

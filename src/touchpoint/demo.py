@@ -50,6 +50,7 @@ from touchpoint.core.html import text_to_html
 from touchpoint.core.permissions import Role
 from touchpoint.customers.identities import normalize
 from touchpoint.customers.models import Customer, Identity, IdentityKind
+from touchpoint.routing import services as routing
 
 DEMO_SLUG = "northwind"
 DEMO_NAME = "Northwind Outfitters"
@@ -641,7 +642,33 @@ def _create_people() -> People:
     for agent, person in zip(agents, AGENTS, strict=True):
         for skill, level in person.skills.items():
             accounts.set_agent_skill(actor=supervisor_actor, membership=agent, skill=skills[skill], proficiency=level)
+    _set_up_routing(supervisor_actor, teams)
     return People(workspace, admin, supervisor, agents, teams, team_agents)
+
+
+def _set_up_routing(actor, teams: dict[str, Team]) -> None:
+    """Queues and SLA policies as a supervisor would set them, so the wallboard, the router and the
+    SLA clocks have work as soon as a demo chat or mail arrives (agents start offline: it waits)."""
+    for position, (name, channels, team, required) in enumerate((
+        ("Orders chat", ["webchat", "sms", "whatsapp"], "Orders", {"Orders": 2}),
+        ("Returns chat", ["webchat", "sms", "whatsapp"], "Returns", {"Returns": 2}),
+        ("Chat and messaging", ["webchat", "sms", "whatsapp"], None, {"English": 3}),
+        ("Email", ["email", "api"], None, {"English": 2}),
+    )):
+        routing.save_queue(actor=actor, name=name, position=position, channels=channels,
+                           team=teams[team] if team else None, required_skills=required,
+                           sticky_wait_s=60, overflow_after_s=180 if team else None)
+    minute, hour = 60, 3600
+    for position, (name, fields) in enumerate((
+        ("Urgent", {"priorities": ["urgent", "high"], "first_response_s": 15 * minute,
+                    "next_response_s": 30 * minute, "resolution_s": 8 * hour,
+                    "escalation": [{"when": "at_risk", "action": "notify"},
+                                   {"when": "breached", "action": "raise_priority"}]}),
+        ("Live chat", {"channels": ["webchat"], "first_response_s": 2 * minute, "next_response_s": 5 * minute}),
+        ("Email and messages", {"channels": ["email", "sms", "whatsapp", "api"], "first_response_s": 4 * hour,
+                                "next_response_s": 8 * hour, "resolution_s": 48 * hour, "business_hours": True}),
+    )):
+        routing.save_sla_policy(actor=actor, name=name, position=position, **fields)
 
 
 # ---- customers --------------------------------------------------------------------------------
