@@ -50,6 +50,7 @@ from touchpoint.core.html import text_to_html
 from touchpoint.core.permissions import Role
 from touchpoint.customers.identities import normalize
 from touchpoint.customers.models import Customer, Identity, IdentityKind
+from touchpoint.knowledge.demo import load_demo_articles
 from touchpoint.routing import services as routing
 
 DEMO_SLUG = "northwind"
@@ -594,6 +595,7 @@ def load_demo(
         customer_plans = _plan_customers(rng, customers, today)
         conversation_plans = _plan_conversations(rng, customer_plans, conversations, people, today)
         _insert(people.workspace, customer_plans, conversation_plans)
+        load_demo_articles(people.workspace, author=people.supervisor, today=today, seed=seed)  # help center
     return _summary(people.workspace, created=True, seconds=time.monotonic() - started)
 
 

@@ -131,7 +131,7 @@ def create_article(
     actor.require(Role.SUPERVISOR)
     _check_same(actor, category, translation_of)
     locale = normalize_locale(locale)
-    title = _title(title)
+    title = clean_title(title)
     at = now()
     article = Article(
         workspace_id=actor.workspace_id, locale=locale, title=title, audience=_audience(audience),
@@ -140,7 +140,7 @@ def create_article(
         position=_position(position) if position is not None else 0, author_id=actor.membership_id,
         created_at=at, updated_at=at,
     )
-    _set_body(article, title, _body(body))
+    render_body_into(article, title, _body(body))
     if _status(status) == ArticleStatus.PUBLISHED:
         _check_publishable(article)
         article.status, article.published_at = ArticleStatus.PUBLISHED, at
@@ -166,7 +166,7 @@ def update_article(
     if locale is not None:
         article.locale = normalize_locale(locale)
     if title is not None:
-        article.title = _title(title)
+        article.title = clean_title(title)
     if slug is not None:
         article.slug = _given_slug(slug)
     if audience is not None:
@@ -185,7 +185,7 @@ def update_article(
         _body(body)
     if content_changed:
         _keep_revision(actor, article, *previous)
-        _set_body(article, article.title, body if body is not None else article.body)
+        render_body_into(article, article.title, body if body is not None else article.body)
         article.author_id = actor.membership_id
     if article.status == ArticleStatus.PUBLISHED:
         _check_publishable(article)
@@ -257,7 +257,7 @@ def restore_revision(*, actor: Actor, article: Article, revision: ArticleRevisio
         return article
     _keep_revision(actor, article, article.title, article.body, article.author_id, article.updated_at)
     article.title = revision.title
-    _set_body(article, revision.title, revision.body)
+    render_body_into(article, revision.title, revision.body)
     article.author_id = actor.membership_id
     article.updated_at = now()
     article.save()
@@ -277,7 +277,7 @@ def _keep_revision(actor: Actor, article: Article, title: str, body: str, author
                                    body=body, author_id=author_id, saved_at=saved_at, replaced_at=now())
 
 
-def _set_body(article: Article, title: str, body: str) -> None:
+def render_body_into(article: Article, title: str, body: str) -> None:
     rendered = render_markdown(body)
     article.body = body
     article.body_html = rendered.html
@@ -446,7 +446,7 @@ def _seconds(value: int) -> Any:
 # ---- checks --------------------------------------------------------------------------------------
 
 
-def _title(value: str) -> str:
+def clean_title(value: str) -> str:
     title = " ".join((value or "").split())
     if not title or len(title) > MAX_TITLE:
         raise ValidationFailed(f"An article's title is 1–{MAX_TITLE} characters.", field="title")
