@@ -7,6 +7,7 @@ application/problem+json and pages long lists with opaque cursors; see core/api.
 from touchpoint.accounts.api import router as accounts_router
 from touchpoint.automation.api import router as automation_router
 from touchpoint.channels.api import router as channels_router
+from touchpoint.commerce.api import router as commerce_router
 from touchpoint.conversations.api import router as conversations_router
 from touchpoint.core.api import JSONParser, SessionAuth, TokenAuth, TouchpointAPI, install_problem_handlers
 from touchpoint.customers.api import router as customers_router
@@ -40,6 +41,7 @@ api.add_router("", customers_router)
 api.add_router("", conversations_router)
 api.add_router("", channels_router)
 api.add_router("", automation_router)
+api.add_router("", commerce_router)
 api.add_router("", knowledge_router)
 api.add_router("", routing_router)
 api.add_router("", wallboard_router)

@@ -35,6 +35,7 @@ from django.db import transaction
 from touchpoint.accounts import services as accounts
 from touchpoint.accounts.models import Membership, Team, User, Workspace
 from touchpoint.accounts.selectors import actor_for
+from touchpoint.commerce.demo import load_commerce_demo
 from touchpoint.conversations.models import (
     Channel,
     Conversation,
@@ -596,6 +597,7 @@ def load_demo(
         conversation_plans = _plan_conversations(rng, customer_plans, conversations, people, today)
         _insert(people.workspace, customer_plans, conversation_plans)
         load_demo_articles(people.workspace, author=people.supervisor, today=today, seed=seed)  # help center
+        load_commerce_demo(people.workspace, today=today, seed=seed)  # catalog, stock, order history
     return _summary(people.workspace, created=True, seconds=time.monotonic() - started)
 
 

@@ -15,8 +15,9 @@ from .conftest import customer_writes, signed_in
 HTMX = {"HTTP_HX_REQUEST": "true"}
 # session, user, memberships (+ workspace), then the page's own reads
 INBOX_QUERIES = 10  # the rows' SLA states: one query for the page
-PANE_QUERIES = 15  # the customer's timeline in the pane reads calls too (one query, none for legs when no calls); SLA
-TIMELINE_QUERIES = 7
+PANE_QUERIES = 17  # the customer's timeline in the pane reads calls too (one query, none for legs when no calls); SLA;
+# commerce: the sidebar's orders block (one query) and orders and parcels on the timeline (one query)
+TIMELINE_QUERIES = 8  # commerce: orders and parcels (one query)
 
 
 def busy_desk(desk, n: int) -> list:

@@ -5,9 +5,8 @@ Rendering produces plain text and escapes nothing: the text goes to the reply se
 which escapes it into HTML. That is what keeps a customer named `<script>…` inert, whatever the
 template says around the name.
 
-`{{order.number}}` reads an `order_number` custom field of the conversation, else a custom attribute
-`order_number` of the customer. Commerce data (orders, shipments) comes with a later capability (K3);
-this placeholder will then read the customer's latest order, and templates need not change.
+`{{order.number}}` reads an `order_number` custom field of the conversation, else the customer's latest
+order in the commerce data, else a custom attribute `order_number` of the customer.
 """
 
 import re
@@ -15,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from touchpoint.accounts.models import Membership
+from touchpoint.commerce.selectors import latest_order_number
 from touchpoint.conversations.models import Conversation
 from touchpoint.core.errors import ValidationFailed
 from touchpoint.customers.models import IdentityKind
@@ -57,10 +57,17 @@ def _first_name(ctx: PlaceholderContext) -> str:
 
 
 def _order_number(ctx: PlaceholderContext) -> str:
-    for source in (ctx.conversation.custom_fields, ctx.conversation.customer.custom_attributes):
-        value = source.get("order_number") if isinstance(source, dict) else None
-        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
-            return str(value).strip()
+    """The order this conversation is about when it says so (its `order_number` field), else the
+    customer's latest order in the commerce data, else the customer's `order_number` attribute."""
+    return (_attribute_order_number(ctx.conversation.custom_fields)
+            or latest_order_number(ctx.conversation.customer_id)
+            or _attribute_order_number(ctx.conversation.customer.custom_attributes))
+
+
+def _attribute_order_number(source: object) -> str:
+    value = source.get("order_number") if isinstance(source, dict) else None
+    if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+        return str(value).strip()
     return ""
 
 

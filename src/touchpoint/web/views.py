@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from touchpoint.accounts.selectors import access_team, memberships_for, teams_for
 from touchpoint.accounts.services import clear_login_failures, is_locked_out, record_login_failure
+from touchpoint.commerce.selectors import recent_orders
 from touchpoint.conversations import services as conversations
 from touchpoint.conversations.models import Channel, Conversation, Priority, Status
 from touchpoint.conversations.selectors import (
@@ -231,6 +232,7 @@ def _customer_context(request: DeskRequest, customer: Customer, exclude_conversa
         "customer": customer,
         "identities": list(customer.identities.all()),
         "previous": list(previous[:10]),
+        "orders": recent_orders(request.actor, customer.pk),  # commerce: latest orders with tracking, one query
         "timeline": entries,
         "timeline_before": entries[-1].at.isoformat() if len(entries) == TIMELINE_PAGE_SIZE else "",
     }
