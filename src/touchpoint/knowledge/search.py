@@ -93,6 +93,13 @@ def query_terms(query: str, locale: str | None = None) -> list[str]:
     return words
 
 
+def _typed_words(query: str, terms: list[str]) -> list[str]:
+    """The query's words lower-cased but with their accents, for those whose folded form is a term."""
+    words = dict.fromkeys(w.casefold() for w in _WORD_RE.findall(unicodedata.normalize("NFC", query[:MAX_QUERY])))
+    kept = set(terms)
+    return [w for w in words if fold(w) in kept and w not in kept]
+
+
 def _stem(word: str) -> str:
     for suffix in ("ing", "ed", "es", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
@@ -116,13 +123,13 @@ def _language_clause(column: str, locale: str | None) -> tuple[str, list]:
 
 
 def lexical_ranking(workspace_id: int, terms: list[str], *, locale: str | None, audiences: tuple[str, ...],
-                    locales: list[str], limit: int = CANDIDATES) -> list[int]:
+                    locales: list[str], limit: int = CANDIDATES, variants: tuple[str, ...] | list[str] = ()) -> list[int]:
     """Article ids, best first, by the database's full-text rank."""
     if not terms:
         return []
     marks = ", ".join(["%s"] * len(audiences))
     if connection.vendor == "postgresql":
-        return _postgres_ranking(workspace_id, terms, locale, audiences, marks, locales, limit)
+        return _postgres_ranking(workspace_id, terms, locale, audiences, marks, locales, limit, list(variants))
     match = " OR ".join(f'"{t}"*' if len(t) >= 4 else f'"{t}"' for t in terms)
     where, params = _language_clause("a.locale", locale)
     sql = ("SELECT a.id FROM knowledge_article_fts CROSS JOIN knowledge_article a ON a.id = knowledge_article_fts.rowid "
@@ -134,8 +141,10 @@ def lexical_ranking(workspace_id: int, terms: list[str], *, locale: str | None, 
 
 
 def _postgres_ranking(workspace_id: int, terms: list[str], locale: str | None, audiences: tuple[str, ...],
-                      marks: str, locales: list[str], limit: int) -> list[int]:
-    text = " | ".join(f"{t}:*" if len(t) >= 4 else t for t in terms)
+                      marks: str, locales: list[str], limit: int, variants: list[str]) -> list[int]:
+    # The words as typed too: a server without the unaccent extension keeps accents in its index.
+    words = list(dict.fromkeys([*terms, *variants]))
+    text = " | ".join(f"{t}:*" if len(t) >= 4 else t for t in words)
     # The OR of the query as each language in use stems it: an article is indexed in its own language.
     languages = [language_of(locale)] if locale else sorted({language_of(loc) for loc in locales}) or ["simple"]
     tsquery = " || ".join(["to_tsquery(knowledge_ts_config(%s), %s)"] * len(languages))
@@ -272,7 +281,7 @@ def search(workspace_id: int, query: str, *, locale: str | None = None, audience
     audiences = AUDIENCES[audience]
     snapshot = _snapshot(workspace_id)
     lexical = lexical_ranking(workspace_id, terms, locale=locale, audiences=audiences,
-                              locales=snapshot.locales)
+                              locales=snapshot.locales, variants=_typed_words(query, terms))
     semantic: list[int] = []
     vector = embeddings.encode_query(query) if embeddings.available() else None
     if vector is not None:

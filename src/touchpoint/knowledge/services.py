@@ -268,7 +268,7 @@ def restore_revision(*, actor: Actor, article: Article, revision: ArticleRevisio
 
 
 def _locked(article: Article) -> Article:
-    return Article.objects.select_for_update().select_related("category").get(pk=article.pk)
+    return Article.objects.select_for_update(of=("self",)).select_related("category").get(pk=article.pk)
 
 
 def _keep_revision(actor: Actor, article: Article, title: str, body: str, author_id: int | None, saved_at: Any) -> None:
@@ -409,8 +409,9 @@ def record_feedback(*, article: Article, visitor_key: str, helpful: bool, commen
                       "customer_id": customer_id, "created_at": at, "updated_at": at},
         )
         if not created:
-            feedback.helpful = helpful
+            # A new comment replaces the old; a changed answer without one drops the old comment.
             feedback.comment = comment or (feedback.comment if helpful == feedback.helpful else "")
+            feedback.helpful = helpful
             feedback.updated_at = at
             feedback.save(update_fields=["helpful", "comment", "updated_at"])
     return feedback

@@ -5,7 +5,7 @@ PostgreSQL: a `search_vector` column (title weight A, body weight B, each stemme
 language) kept by a trigger, with a GIN index; `knowledge_ts_config(locale)` names the language's
 text-search configuration, among those the server has ('simple' otherwise)."""
 
-from django.db import migrations
+from django.db import DatabaseError, migrations, transaction
 
 from touchpoint.knowledge.locales import LANGUAGES
 
@@ -34,6 +34,8 @@ def _postgres_up(schema_editor) -> list[str]:
     with schema_editor.connection.cursor() as cursor:
         cursor.execute("SELECT cfgname FROM pg_ts_config")
         present = {row[0] for row in cursor.fetchall()}
+    # Accents folded as SQLite's remove_diacritics does, where the unaccent extension can be had.
+    fold = _unaccent(schema_editor)
     cases = " ".join(f"WHEN '{code}' THEN '{config}'::regconfig" for code, (_, config) in sorted(LANGUAGES.items())
                      if config != "simple" and config in present)
     return [
@@ -41,14 +43,31 @@ def _postgres_up(schema_editor) -> list[str]:
         "CREATE FUNCTION knowledge_ts_config(locale text) RETURNS regconfig LANGUAGE sql IMMUTABLE AS "
         f"$$ SELECT CASE split_part(lower(locale), '-', 1) {cases} ELSE 'simple'::regconfig END $$",
         "CREATE FUNCTION knowledge_article_search_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        "NEW.search_vector := setweight(to_tsvector(knowledge_ts_config(NEW.locale), coalesce(NEW.title, '')), 'A') "
-        "|| setweight(to_tsvector(knowledge_ts_config(NEW.locale), coalesce(NEW.body_text, '')), 'B'); "
+        f"NEW.search_vector := setweight(to_tsvector(knowledge_ts_config(NEW.locale), {fold}(coalesce(NEW.title, ''))), 'A') "
+        f"|| setweight(to_tsvector(knowledge_ts_config(NEW.locale), {fold}(coalesce(NEW.body_text, ''))), 'B'); "
         "RETURN NEW; END $$",
         "CREATE TRIGGER knowledge_article_search BEFORE INSERT OR UPDATE OF title, body_text, locale "
         "ON knowledge_article FOR EACH ROW EXECUTE FUNCTION knowledge_article_search_update()",
         "UPDATE knowledge_article SET title = title",
         "CREATE INDEX knowledge_article_search_idx ON knowledge_article USING GIN (search_vector)",
     ]
+
+
+def _unaccent(schema_editor) -> str:
+    """`unaccent` when the extension is there or may be created here, else nothing (accents then count)."""
+    connection = schema_editor.connection
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT installed_version IS NOT NULL FROM pg_available_extensions WHERE name = 'unaccent'")
+        row = cursor.fetchone()
+    if row is None:
+        return ""
+    if not row[0]:
+        try:
+            with transaction.atomic(using=connection.alias):
+                schema_editor.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
+        except DatabaseError:
+            return ""
+    return "unaccent"
 
 
 POSTGRES_DOWN = [
