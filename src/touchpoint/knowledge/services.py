@@ -362,11 +362,16 @@ def record_search(*, workspace_id: int, query: str, result: SearchResult, locale
                                field="source")
     query = query.strip()[:MAX_QUERY]
     return SearchLog.objects.create(
-        workspace_id=workspace_id, source=source, query=query, normalized_query=" ".join(query.lower().split()),
+        workspace_id=workspace_id, source=source, query=query, normalized_query=normalize_query(query),
         locale=locale or "", mode=result.mode, results_count=len(result.hits),
         top_article_ids=[hit.article_id for hit in result.hits[:5]], visitor_key=visitor_key_or_none(visitor_key) or "",
         customer_id=customer_id, at=now(),
     )
+
+
+def normalize_query(query: str) -> str:
+    """How the content gaps group searches: lower-case, single spaces."""
+    return " ".join(query.lower().split())[:MAX_QUERY]
 
 
 def record_view(*, article: Article, visitor_key: str, customer_id: int | None = None) -> ArticleView | None:
