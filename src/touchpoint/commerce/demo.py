@@ -306,7 +306,10 @@ class Planned:
     buyer: Buyer
     number: str
     placed_at: datetime
-    state: str  # delivered, moving, label, paid, cancelled, refunded, returned, placed
+    state: str  # delivered, moving (or one of its states), label, paid, cancelled, refunded, returned, placed
+
+
+MOVING = ("moving", "in_transit", "out_for_delivery", "exception")
 
 
 def _history(workspace: Workspace, rng: random.Random, today: datetime, variants: list[Variant]) -> int:
@@ -319,6 +322,7 @@ def _history(workspace: Workspace, rng: random.Random, today: datetime, variants
             if placed < buyer.customer.created_at:
                 continue
             planned.append(Planned(buyer, next(numbers), placed, _state_by_age(rng, today - placed)))
+    planned += _showcase(list(buyers.values()), numbers, rng, today)
     planned.sort(key=lambda p: (p.placed_at, p.number))
     offered = [v for v in variants if v.price > 0]
     orders, lines, shipments = [], [], []
@@ -331,6 +335,17 @@ def _history(workspace: Workspace, rng: random.Random, today: datetime, variants
     OrderLine.objects.bulk_create([line for group in lines for line in group], batch_size=1000)
     Shipment.objects.bulk_create([s for s in shipments if s is not None], batch_size=500)
     return len(orders)
+
+
+# A few recent orders whose parcels are in each state, whatever day the demo is loaded on.
+SHOWCASE = (("label", 1), ("in_transit", 2), ("out_for_delivery", 2), ("exception", 3), ("placed", 0),
+            ("paid", 1), ("in_transit", 3), ("delivered", 5))
+
+
+def _showcase(buyers: list[Buyer], numbers, rng: random.Random, today: datetime) -> list[Planned]:
+    picked = [b for b in buyers if b.customer.created_at < today - timedelta(days=6)][: len(SHOWCASE)]
+    return [Planned(buyer, next(numbers), today - timedelta(days=days, hours=rng.randint(2, 12)), state)
+            for buyer, (state, days) in zip(picked, SHOWCASE, strict=False)]
 
 
 def _orders_from_conversations(
@@ -398,7 +413,7 @@ def _order(workspace: Workspace, plan: Planned, rng: random.Random, offered: lis
               "cancelled": OrderStatus.CANCELLED, "refunded": OrderStatus.REFUNDED}.get(plan.state, OrderStatus.FULFILLED)
     if plan.state == "returned" and rng.random() < 0.5:
         status = OrderStatus.REFUNDED  # the return has arrived and been refunded; the others are on their way back
-    if len(lines) > 1 and plan.state == "moving" and rng.random() < 0.2:
+    if len(lines) > 1 and plan.state in MOVING and rng.random() < 0.2:
         status = OrderStatus.PARTIALLY_FULFILLED
     summary = ", ".join(f"{x.quantity} × {x.name}" if x.quantity > 1 else x.name for x in lines)
     order = Order(
@@ -416,16 +431,18 @@ def _shipment(workspace: Workspace, order: Order, plan: Planned, rng: random.Ran
     if plan.state in ("placed", "paid", "cancelled"):
         return None
     carrier = rng.choice(CARRIERS.get(plan.buyer.country, CARRIERS["US"]))
-    tracking = (f"1Z{rng.getrandbits(60):015X}"[:18] if carrier == "UPS"
+    tracking = (f"1Z{rng.getrandbits(64):016X}" if carrier == "UPS"
                 else f"{rng.randint(10**11, 10**12 - 1)}{plan.buyer.country}")
     shipped = plan.placed_at + timedelta(hours=rng.randint(6, 40))
+    shipped = max(plan.placed_at + timedelta(hours=1), min(shipped, today - timedelta(hours=rng.randint(1, 6))))
     eta = (shipped + timedelta(days=rng.randint(2, 5))).date()
     status, delivered = ShipmentStatus.DELIVERED, None
     if plan.state == "label":
         status, shipped = ShipmentStatus.LABEL_CREATED, None
-    elif plan.state == "moving":
-        status = rng.choices((ShipmentStatus.IN_TRANSIT, ShipmentStatus.OUT_FOR_DELIVERY, ShipmentStatus.EXCEPTION),
-                             weights=(60, 20, 20))[0]
+    elif plan.state in MOVING:
+        status = ShipmentStatus(plan.state) if plan.state != "moving" else rng.choices(
+            (ShipmentStatus.IN_TRANSIT, ShipmentStatus.OUT_FOR_DELIVERY, ShipmentStatus.EXCEPTION),
+            weights=(60, 20, 20))[0]
         shipped = min(shipped, today - timedelta(hours=rng.randint(2, 30)))
         eta = max(eta, (today + timedelta(days=rng.randint(0, 3))).date())
     if status == ShipmentStatus.DELIVERED:

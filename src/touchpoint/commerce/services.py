@@ -480,7 +480,9 @@ def _attach(customer: Customer, kind: str, value: str) -> None:
 
 def upsert_shipment(*, actor: Actor, record: ShipmentRecord) -> Upserted[Shipment]:
     """Create or update a parcel by carrier + tracking number. A parcel shown in transit without a ship
-    time is taken as shipped when the push was made; delivered likewise."""
+    time is taken as shipped when the push was made; delivered likewise. A push that leaves out the
+    ship time, the estimated delivery or the tracking link keeps the ones stored, so a carrier's status
+    update can be sent alone."""
     actor.require(Role.ADMIN)
     clean = _clean_shipment(record)
     for attempt in (1, 2):
@@ -508,6 +510,9 @@ def _upsert_shipment(workspace_id: int, clean: dict, record: ShipmentRecord) -> 
     event_at = record.updated_at or at
     moving = clean["status"] != ShipmentStatus.LABEL_CREATED
     clean["shipped_at"] = clean["shipped_at"] or (shipment.shipped_at if shipment else None) or (event_at if moving else None)
+    if shipment is not None:  # a status push need not repeat the ETA and the link
+        clean["estimated_delivery"] = clean["estimated_delivery"] or shipment.estimated_delivery
+        clean["tracking_url"] = clean["tracking_url"] or shipment.tracking_url
     if clean["status"] == ShipmentStatus.DELIVERED:
         clean["delivered_at"] = clean["delivered_at"] or (shipment.delivered_at if shipment else None) or event_at
     _check_shipment_times(clean)
