@@ -12,17 +12,14 @@ The bot's reads are shaped for its dialogue:
 Inactive products and variants are never offered.
 """
 
-import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
-from rapidfuzz import fuzz
 
 from touchpoint.commerce.models import (
     CatalogState,
@@ -35,6 +32,7 @@ from touchpoint.commerce.models import (
     in_currency,
 )
 from touchpoint.commerce.money import format_money
+from touchpoint.commerce.search import IndexedProduct, TextIndex, query_words, relevance
 from touchpoint.core.clock import now
 from touchpoint.core.errors import NotFound
 from touchpoint.core.permissions import Actor
@@ -56,8 +54,17 @@ class Vocabulary:
     product_names: tuple[str, ...]
 
 
-_vocabularies: OrderedDict[int, tuple[tuple, Vocabulary]] = OrderedDict()
-_vocabulary_lock = threading.Lock()
+@dataclass(frozen=True)
+class _CatalogWords:
+    """What is cached per workspace and catalog version: the vocabulary and the text index."""
+
+    stamp: tuple
+    vocabulary: Vocabulary
+    index: TextIndex
+
+
+_cache: OrderedDict[int, _CatalogWords] = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 def catalog_version(workspace_id: int) -> int:
@@ -76,44 +83,58 @@ def catalog_vocabulary(workspace_id: int) -> Vocabulary:
     """Product types, option values and names of what the workspace offers (active products only).
 
     Costs one indexed read while the catalog is unchanged; rebuilt when any process has written it."""
-    version = _catalog_stamp(workspace_id)
-    with _vocabulary_lock:
-        cached = _vocabularies.get(workspace_id)
-        if cached is not None and cached[0] == version:
-            _vocabularies.move_to_end(workspace_id)
-            return cached[1]
-    vocabulary = _build_vocabulary(workspace_id)
-    with _vocabulary_lock:
-        _vocabularies[workspace_id] = (version, vocabulary)
-        _vocabularies.move_to_end(workspace_id)
-        while len(_vocabularies) > _VOCABULARY_CACHE_SIZE:
-            _vocabularies.popitem(last=False)
-    return vocabulary
+    return _catalog_words(workspace_id).vocabulary
+
+
+def _catalog_words(workspace_id: int) -> _CatalogWords:
+    stamp = _catalog_stamp(workspace_id)
+    with _cache_lock:
+        cached = _cache.get(workspace_id)
+        if cached is not None and cached.stamp == stamp:
+            _cache.move_to_end(workspace_id)
+            return cached
+    built = _build(workspace_id, stamp)
+    with _cache_lock:
+        _cache[workspace_id] = built
+        _cache.move_to_end(workspace_id)
+        while len(_cache) > _VOCABULARY_CACHE_SIZE:
+            _cache.popitem(last=False)
+    return built
 
 
 def forget_vocabulary(workspace_id: int) -> None:
     """Drop this process's copy at once (the version check would find it stale on the next read anyway)."""
-    with _vocabulary_lock:
-        _vocabularies.pop(workspace_id, None)
+    with _cache_lock:
+        _cache.pop(workspace_id, None)
 
 
-def _build_vocabulary(workspace_id: int) -> Vocabulary:
-    rows = offered_variants(workspace_id).values_list("attributes", "product__attributes", "product__product_type",
-                                                      "product__name")
+def _build(workspace_id: int, stamp: tuple) -> _CatalogWords:
+    """Two reads: the offered variants' options, and the products they belong to."""
+    options: dict[int, list[dict]] = {}
+    for product_id, attributes in offered_variants(workspace_id).values_list("product_id", "attributes"):
+        options.setdefault(product_id, []).append(attributes if isinstance(attributes, dict) else {})
+    products = (Product.objects.filter(workspace_id=workspace_id, active=True, pk__in=list(options))
+                .values_list("pk", "name", "product_type", "description", "attributes"))
     types: dict[str, str] = {}
     names: dict[str, str] = {}
     values: dict[str, dict[str, str]] = {}
-    for variant_attributes, product_attributes, product_type, name in rows:
+    indexed = []
+    for pk, name, product_type, description, product_attributes in products:
         types.setdefault(product_type.casefold(), product_type)
         names.setdefault(name.casefold(), name)
-        for key, value in effective_attributes(product_attributes, variant_attributes).items():
-            if len(value) <= VOCABULARY_VALUE_MAX:
-                values.setdefault(key, {}).setdefault(value.casefold(), value)
-    return Vocabulary(
+        texts = [product_type]
+        for variant_attributes in options[pk]:
+            for key, value in effective_attributes(product_attributes, variant_attributes).items():
+                if len(value) <= VOCABULARY_VALUE_MAX:
+                    values.setdefault(key, {}).setdefault(value.casefold(), value)
+                texts.append(value)
+        indexed.append(IndexedProduct(pk, name, " ".join(dict.fromkeys(texts)), description))
+    vocabulary = Vocabulary(
         product_types=_sorted(types),
         attributes={key: _sorted(found) for key, found in sorted(values.items())},
         product_names=_sorted(names),
     )
+    return _CatalogWords(stamp=stamp, vocabulary=vocabulary, index=TextIndex.build(indexed))
 
 
 def _sorted(found: dict[str, str]) -> tuple[str, ...]:
@@ -168,11 +189,10 @@ class VariantStock:
     product_id: int = 0
 
 
-_WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
-_STOPWORDS = frozenset("a an and any are at do does for from have i in is it me my of on or please the to want with "
-                       "you your looking need some something".split())
-MATCH_THRESHOLD = 80  # rapidfuzz ratio 0–100 above which two words are the same word with a typo
 FIND_LIMIT_MAX = 50
+TEXT_CANDIDATES = 10  # a text query reads the variants of this many products per result asked for (at least 50)
+TEXT_FLOOR = 0.5  # ... among those at least half as relevant as the best
+STRONG_MATCH = 0.8  # a product at least this share as relevant as the best is a match for the text
 
 
 def find_products(
@@ -180,7 +200,9 @@ def find_products(
     price_min: Decimal | None = None, price_max: Decimal | None = None, text: str = "", limit: int = 5,
 ) -> list[ProductMatch]:
     """Products whose variants fit every criterion: in stock first, then (with text) the best match,
-    then the cheapest. Criteria left out do not filter; an empty catalog gives an empty list."""
+    then the cheapest. With text, the products that match it well (STRONG_MATCH of the best) come
+    before weaker ones, in stock first among each. Criteria left out do not filter; an empty catalog
+    gives an empty list."""
     variants = offered_variants(workspace_id).select_related("product", "inventory")
     if product_type and product_type.strip():
         variants = variants.filter(product__product_type__in=_type_forms(product_type))
@@ -188,19 +210,24 @@ def find_products(
         variants = variants.filter(price__gte=price_min)
     if price_max is not None:
         variants = variants.filter(price__lte=price_max)
+    words = query_words(text)
+    scores: dict[int, float] = {}
+    if words:
+        scores = relevance(_catalog_words(workspace_id).index, words)
+        if not scores:
+            return []
+        variants = variants.filter(product_id__in=_text_candidates(scores, limit))
     wanted = _wanted_attributes(attributes)
     by_product: dict[int, list[Variant]] = {}
     for variant in variants:
         if _has_attributes(variant, wanted):
             by_product.setdefault(variant.product_id, []).append(variant)
-    words = _words(text)
-    matches = []
-    for found in by_product.values():
-        relevance = _relevance(found[0].product, words, found) if words else 0.0
-        if words and relevance <= 0:
-            continue
-        matches.append(_product_match(found, relevance))
-    matches.sort(key=lambda m: (not m.in_stock, -m.relevance, m.price_from, m.name.casefold(), m.product_id))
+    matches = [_product_match(found, scores.get(pk, 0.0)) for pk, found in by_product.items()]
+    strong = max((m.relevance for m in matches), default=0.0) * STRONG_MATCH
+    # With text, the products that match it well come first (in stock first among them), then the
+    # weaker matches: "down jacket" offers the down jacket, sold out, before an in-stock fleece.
+    matches.sort(key=lambda m: (m.relevance < strong, not m.in_stock, -m.relevance, m.price_from,
+                                m.name.casefold(), m.product_id))
     return matches[: max(0, min(limit, FIND_LIMIT_MAX))]
 
 
@@ -212,9 +239,8 @@ def stock_for(
     variants = offered_variants(workspace_id).select_related("product", "inventory")
     if product_id is not None:
         variants = variants.filter(product_id=product_id)
-    elif _words(text):
-        product_ids = _best_products(workspace_id, _words(text))
-        variants = variants.filter(product_id__in=product_ids)
+    elif query_words(text):
+        variants = variants.filter(product_id__in=_best_products(workspace_id, query_words(text)))
     else:
         return []
     wanted = _wanted_attributes(attributes)
@@ -224,15 +250,23 @@ def stock_for(
                          quantity=_quantity(v), restock_date=_restock(v), product_id=v.product_id) for v in rows]
 
 
+def _text_candidates(scores: dict[int, float], limit: int) -> list[int]:
+    """The products worth reading for a text query: the most relevant, and none far below the best.
+    In-stock products come first among these, so a relevant product in stock is not lost behind many
+    weak matches, and the cost does not grow with the catalog."""
+    top = max(scores.values())
+    ranked = sorted((pk for pk, score in scores.items() if score >= top * TEXT_FLOOR), key=lambda pk: (-scores[pk], pk))
+    return ranked[: max(50, limit * TEXT_CANDIDATES)]
+
+
 def _best_products(workspace_id: int, words: list[str], *, keep: float = 0.8, most: int = 3) -> list[int]:
     """The products a name like "ridgline jacket" means: the best score and those nearly as good."""
-    products = Product.objects.filter(workspace_id=workspace_id, active=True)
-    scored = [(score, p.pk) for p in products if (score := _relevance(p, words)) > 0]
-    if not scored:
+    scores = relevance(_catalog_words(workspace_id).index, words)
+    if not scores:
         return []
-    best = max(score for score, _ in scored)
-    scored.sort(key=lambda item: (-item[0], item[1]))
-    return [pk for score, pk in scored if score >= best * keep][:most]
+    top = max(scores.values())
+    ranked = sorted(scores, key=lambda pk: (-scores[pk], pk))
+    return [pk for pk in ranked if scores[pk] >= top * keep][:most]
 
 
 def _type_forms(product_type: str) -> list[str]:
@@ -259,39 +293,6 @@ def _has_attributes(variant: Variant, wanted: dict[str, str]) -> bool:
     have = {k.casefold(): v.casefold() for k, v in effective_attributes(variant.product.attributes,
                                                                         variant.attributes).items()}
     return all(have.get(key) == value for key, value in wanted.items())
-
-
-def _words(text: str) -> list[str]:
-    words = [w for w in _WORD_RE.findall((text or "")[:500].casefold()) if w not in _STOPWORDS]
-    return list(dict.fromkeys(w for w in words if len(w) >= 2))[:20]
-
-
-def _relevance(product: Product, words: list[str], variants: Iterable[Variant] = ()) -> float:
-    """Share of the words found in the product, typos allowed; a word in the name counts fully, one in
-    the type or the options (of the variants at hand) nearly as much, one only in the description half."""
-    name = _WORD_RE.findall(product.name.casefold())
-    kind = _WORD_RE.findall(product.product_type.casefold())
-    values = [*effective_attributes(product.attributes, {}).values(),
-              *(v for variant in variants for v in effective_attributes({}, variant.attributes).values())]
-    attrs = list(dict.fromkeys(w for v in values for w in _WORD_RE.findall(v.casefold())))
-    description = _WORD_RE.findall(product.description.casefold()[:2000])
-    total = 0.0
-    for word in words:
-        total += max(_found(word, name), 0.9 * _found(word, kind + attrs), 0.5 * _found(word, description))
-    return round(total / len(words), 4)
-
-
-def _found(word: str, haystack: Iterable[str]) -> float:
-    best = 0.0
-    for candidate in haystack:
-        if candidate == word or (len(word) >= 4 and (candidate.startswith(word) or word.startswith(candidate)
-                                                     and len(candidate) >= 4)):
-            return 1.0
-        if len(word) >= 4 and len(candidate) >= 3:
-            score = fuzz.ratio(word, candidate)
-            if score >= MATCH_THRESHOLD:
-                best = max(best, score / 100)
-    return best
 
 
 def _product_match(variants: list[Variant], relevance: float) -> ProductMatch:

@@ -184,7 +184,8 @@ def _upsert_product(workspace_id: int, clean: dict, record: ProductRecord) -> Up
     created = product is None
     changed = created
     if product is None:
-        product = Product(workspace_id=workspace_id, created_at=at, updated_at=at, **clean)
+        product = Product(workspace_id=workspace_id, created_at=at, updated_at=at,
+                          source_updated_at=record.updated_at, **clean)
         with transaction.atomic():
             product.save()
     elif _assign(product, clean):
@@ -194,6 +195,7 @@ def _upsert_product(workspace_id: int, clean: dict, record: ProductRecord) -> Up
     for item in variants:
         stock = {k: item.pop(k) for k in ("quantity", "restock_date")}
         variant = existing.pop(item["sku"], None)
+        new = variant is None
         if variant is None:
             variant = Variant.objects.create(workspace_id=workspace_id, product=product, created_at=at, updated_at=at,
                                              **item)
@@ -203,7 +205,7 @@ def _upsert_product(workspace_id: int, clean: dict, record: ProductRecord) -> Up
             variant.save()
             changed = True
         if stock["quantity"] is not None:
-            outcome = _apply_stock(variant, stock["quantity"], stock["restock_date"], stock_at)
+            outcome = _apply_stock(variant, stock["quantity"], stock["restock_date"], stock_at, new=new)
             changed = changed or outcome == Outcome.UPDATED or outcome == Outcome.CREATED
     for left_out in existing.values():
         if left_out.active:
@@ -213,10 +215,11 @@ def _upsert_product(workspace_id: int, clean: dict, record: ProductRecord) -> Up
             changed = True
     if not changed:
         return Upserted(Outcome.UNCHANGED, product)
-    product.updated_at = at
-    if record.updated_at is not None:
-        product.source_updated_at = record.updated_at
-    product.save()
+    if not created:
+        product.updated_at = at
+        if record.updated_at is not None:
+            product.source_updated_at = record.updated_at
+        product.save()
     _catalog_changed(workspace_id)
     return Upserted(Outcome.CREATED if created else Outcome.UPDATED, product)
 
@@ -289,8 +292,9 @@ def set_inventory(*, actor: Actor, record: InventoryRecord) -> Upserted[Inventor
     return Upserted(outcome, InventoryLevel.objects.get(variant=variant))
 
 
-def _apply_stock(variant: Variant, quantity: int, restock: date | None, counted_at: datetime | None) -> Outcome:
-    level = InventoryLevel.objects.select_for_update().filter(variant=variant).first()
+def _apply_stock(variant: Variant, quantity: int, restock: date | None, counted_at: datetime | None, *,
+                 new: bool = False) -> Outcome:
+    level = None if new else InventoryLevel.objects.select_for_update().filter(variant=variant).first()
     at = now()
     if level is None:
         InventoryLevel.objects.create(workspace_id=variant.workspace_id, variant=variant, quantity=quantity,
@@ -339,24 +343,27 @@ def _upsert_order(actor: Actor, clean: dict, lines: list[dict], record: OrderRec
     created = order is None
     previous = order.status if order is not None else ""
     if order is None:
-        order = Order(workspace_id=workspace_id, created_at=at, updated_at=at, **clean)
+        order = Order(workspace_id=workspace_id, created_at=at, updated_at=at, source_updated_at=record.updated_at,
+                      **clean)
         with transaction.atomic():
             order.save()
         changed = True
     else:
         changed = _assign(order, clean)
     stored = [(line.sku, line.name, line.quantity, line.unit_price) for line in order.lines.all()] if not created else []
-    if stored != [(x["sku"], x["name"], x["quantity"], x["unit_price"]) for x in lines]:
-        OrderLine.objects.filter(order=order).delete()
+    if created or stored != [(x["sku"], x["name"], x["quantity"], x["unit_price"]) for x in lines]:
+        if not created:
+            OrderLine.objects.filter(order=order).delete()
         OrderLine.objects.bulk_create([OrderLine(workspace_id=workspace_id, order=order, position=n, **line)
                                        for n, line in enumerate(lines, 1)])
         changed = True
     if not changed:
         return Upserted(Outcome.UNCHANGED, order)
-    order.updated_at = at
-    if record.updated_at is not None:
-        order.source_updated_at = record.updated_at
-    order.save()
+    if not created:
+        order.updated_at = at
+        if record.updated_at is not None:
+            order.source_updated_at = record.updated_at
+        order.save()
     if created:
         publish(OrderPlaced(workspace_id=workspace_id, order_id=order.pk, customer_id=order.customer_id))
     elif previous != order.status:
@@ -518,7 +525,8 @@ def _upsert_shipment(workspace_id: int, clean: dict, record: ShipmentRecord) -> 
     _check_shipment_times(clean)
     previous = shipment.status if shipment is not None else ""
     if shipment is None:
-        shipment = Shipment(workspace_id=workspace_id, order=order, created_at=at, updated_at=at, **clean)
+        shipment = Shipment(workspace_id=workspace_id, order=order, created_at=at, updated_at=at,
+                            source_updated_at=record.updated_at, **clean)
         with transaction.atomic():
             shipment.save()
         created = changed = True
@@ -527,10 +535,11 @@ def _upsert_shipment(workspace_id: int, clean: dict, record: ShipmentRecord) -> 
         changed = _assign(shipment, {**clean, "order_id": order.pk})
     if not changed:
         return Upserted(Outcome.UNCHANGED, shipment)
-    shipment.updated_at = at
-    if record.updated_at is not None:
-        shipment.source_updated_at = record.updated_at
-    shipment.save()
+    if not created:
+        shipment.updated_at = at
+        if record.updated_at is not None:
+            shipment.source_updated_at = record.updated_at
+        shipment.save()
     if previous != shipment.status:
         publish(ShipmentStatusChanged(workspace_id=workspace_id, shipment_id=shipment.pk, order_id=order.pk,
                                       customer_id=order.customer_id, status=shipment.status, previous=previous))
