@@ -51,3 +51,13 @@ class MessageDeliveryChanged(DomainEvent):
     conversation_id: int
     message_id: int
     status: str  # queued, retrying, sent, delivered, read, failed
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationHandedOff(DomainEvent):
+    """The bot passed the conversation to people: routing queues it, for `skill` when one is named."""
+
+    name = "conversation.handed_off"
+    conversation_id: int
+    reason: str
+    skill: str = ""

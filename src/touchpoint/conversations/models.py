@@ -61,6 +61,10 @@ class Conversation(models.Model):
     # Since when the customer has been waiting for a human reply; null while nobody waits.
     waiting_since = models.DateTimeField(null=True, blank=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
+    # A bot answers first (the bot app decides when): while it holds the conversation nobody queues it
+    # and no response clock runs; the human part, and its first-response clock, start at the handoff.
+    held_by_bot = models.BooleanField(default=False)
+    handed_off_at = models.DateTimeField(null=True, blank=True)
     first_resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     last_message_at = models.DateTimeField()

@@ -90,6 +90,9 @@ class ConversationOut(Schema):
     custom_fields: dict[str, Any]
     waiting_since: datetime | None = Field(description="Since when the customer waits for a reply; null if nobody waits.")
     first_response_at: datetime | None
+    held_by_bot: bool = Field(description="The bot answers this conversation; nobody queues it until the handoff.")
+    handed_off_at: datetime | None = Field(
+        description="When the bot (or an agent taking over) passed it to people: the first-response clock starts here.")
     resolved_at: datetime | None
     last_message_at: datetime
     last_message_preview: str

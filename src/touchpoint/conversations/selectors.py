@@ -1,7 +1,7 @@
 """Reads of conversations that more than one caller needs: the inbox, the thread, search, the timeline."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -123,6 +123,16 @@ REPLY_IDENTITIES = {
     Channel.SMS: ("phone",),
     Channel.WHATSAPP: ("phone",),
 }
+
+
+def first_response_time(conversation: Conversation) -> timedelta | None:
+    """KPIS.md first response time, in calendar time: from the start of the human part (the opening, or
+    the bot's handoff) to the first public reply by a person; None while nobody has replied. Bot
+    messages never set `first_response_at`."""
+    if conversation.first_response_at is None:
+        return None
+    started = conversation.handed_off_at or conversation.created_at
+    return max(conversation.first_response_at - started, timedelta(0))
 
 
 def reply_channels(conversation: Conversation, identity_kinds: list[str]) -> list[tuple[str, str]]:

@@ -1,5 +1,7 @@
 """Every write to conversations and messages. Channels, views, the API and tasks all call these."""
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,6 +13,7 @@ from django.db.models import Q
 from touchpoint.accounts.models import Membership, Team
 from touchpoint.conversations.events import (
     ConversationAssigned,
+    ConversationHandedOff,
     ConversationOpened,
     ConversationStatusChanged,
     ConversationUpdated,
@@ -36,6 +39,7 @@ from touchpoint.core.permissions import Actor, Role
 from touchpoint.customers.models import Customer
 from touchpoint.customers.services import resolve_customer
 
+log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 100_000
 
 
@@ -102,7 +106,7 @@ def receive_message(
                 raise NotFound("No such customer in this workspace.")
             if new_conversation and conversation is None:
                 conversation = _open(workspace_id=workspace_id, customer=customer, channel=channel, subject=subject,
-                                     at=sent_at or now())
+                                     at=sent_at or now(), held_by_bot=_bot_takes(workspace_id, channel, metadata))
             message = _receive(workspace_id, channel, customer, content, conversation, subject, external_id,
                                attachments, sent_at or now(), metadata, channel_account_id)
             return message, True
@@ -128,7 +132,8 @@ def _receive(
     if conversation is None:
         conversation = _conversation_to_continue(customer, channel)
     if conversation is None:
-        conversation = _open(workspace_id=workspace_id, customer=customer, channel=channel, subject=subject, at=at)
+        conversation = _open(workspace_id=workspace_id, customer=customer, channel=channel, subject=subject, at=at,
+                             held_by_bot=_bot_takes(workspace_id, channel, metadata))
     elif conversation.workspace_id != workspace_id or conversation.customer_id != customer.pk:
         raise NotFound("No such conversation for this customer.")
     message = _store(conversation, kind=MessageKind.INCOMING, sender_type=SenderType.CUSTOMER, channel=channel,
@@ -289,10 +294,10 @@ def open_conversation(
 
 
 def _open(*, workspace_id: int, customer: Customer, channel: str, subject: str, at: datetime,
-          priority: str = Priority.NORMAL) -> Conversation:
+          priority: str = Priority.NORMAL, held_by_bot: bool = False) -> Conversation:
     conversation = Conversation.objects.create(
         workspace_id=workspace_id, customer=customer, channel=channel, subject=subject.strip()[:255], priority=priority,
-        last_message_at=at, created_at=at, updated_at=at,
+        last_message_at=at, created_at=at, updated_at=at, held_by_bot=held_by_bot,
     )
     publish(ConversationOpened(workspace_id=workspace_id, conversation_id=conversation.pk, customer_id=customer.pk))
     return conversation
@@ -360,11 +365,15 @@ def reply(
     at = now()
     message = _store(conversation, kind=MessageKind.OUTGOING, sender_type=SenderType.AGENT, channel=channel,
                      content=content, author_id=actor.membership_id, at=at, attachments=attachments)
+    taken = _take_from_bot(conversation, at)
     if conversation.first_response_at is None:
         conversation.first_response_at = at
     conversation.waiting_since = None
     _touch(conversation, message)
     conversation.save()
+    if taken:
+        publish(ConversationUpdated(workspace_id=conversation.workspace_id, conversation_id=conversation.pk,
+                                    fields=BOT_FIELDS))
     return message
 
 
@@ -378,6 +387,84 @@ def add_note(*, actor: Actor, conversation: Conversation, content: Content, atta
     conversation.updated_at = message.created_at
     conversation.save(update_fields=["updated_at"])
     return message
+
+
+# ---- a bot as first responder -----------------------------------------------------------------
+
+# (workspace id, channel, the first message's metadata) → whether a bot answers this new conversation.
+FirstResponder = Callable[[int, str, dict], bool]
+_first_responders: list[FirstResponder] = []
+BOT_FIELDS = ("held_by_bot", "handed_off_at")
+
+
+def register_first_responder(takes: FirstResponder) -> None:
+    """An app that answers customers before people do (the bot) says, for every conversation a customer
+    opens, whether it takes it. It runs on every new conversation, so it must answer from a cache."""
+    if takes not in _first_responders:
+        _first_responders.append(takes)
+
+
+def _bot_takes(workspace_id: int, channel: str, metadata: dict | None) -> bool:
+    for takes in _first_responders:
+        try:
+            if takes(workspace_id, channel, metadata or {}):
+                return True
+        except Exception:  # a broken bot must not lose the customer's message: people answer it
+            log.exception("first responder %s failed; the conversation goes to people", takes)
+    return False
+
+
+@transaction.atomic
+def bot_reply(*, conversation: Conversation, content: Content, metadata: dict | None = None) -> Message:
+    """A public message from the workspace's bot, delivered on the conversation's channel as an agent's
+    reply is (the widget's live event, the SMS or WhatsApp delivery task). It is not a response: the
+    first response stays unset and the customer still waits for a person (waiting_since is kept)."""
+    _check_not_empty(content, [])
+    message = _store(conversation, kind=MessageKind.OUTGOING, sender_type=SenderType.BOT, channel=conversation.channel,
+                     content=content, at=now(), metadata=metadata)
+    _touch(conversation, message)
+    conversation.save(update_fields=["last_message_at", "last_message_preview", "updated_at"])
+    return message
+
+
+@transaction.atomic
+def hand_off_from_bot(
+    *, conversation: Conversation, reason: str, skill: str = "", note: Content | None = None,
+    note_metadata: dict | None = None,
+) -> Conversation:
+    """The bot gives the conversation to people. From now on the customer waits for a human (the first
+    response clock starts here, KPIS.md), routing queues it for `skill` when one is named, the thread says
+    why, and an internal note (from the bot, never sent) carries what the bot learned. A conversation the
+    bot no longer holds (handed off, or an agent took it) is left as it is."""
+    conversation = Conversation.objects.select_for_update().select_related("customer").get(pk=conversation.pk)
+    if not conversation.held_by_bot:
+        return conversation
+    at = now()
+    conversation.held_by_bot = False
+    conversation.handed_off_at = at
+    if conversation.status == Status.OPEN:
+        conversation.waiting_since = at
+    conversation.updated_at = at
+    conversation.save(update_fields=[*BOT_FIELDS, "waiting_since", "updated_at"])
+    _system_event(conversation, f"Handed to a person: {reason}")
+    if note is not None:
+        _store(conversation, kind=MessageKind.NOTE, sender_type=SenderType.BOT, channel=conversation.channel,
+               content=note, at=at, metadata=note_metadata)
+    publish(ConversationHandedOff(workspace_id=conversation.workspace_id, conversation_id=conversation.pk,
+                                  reason=reason, skill=skill))
+    publish(ConversationUpdated(workspace_id=conversation.workspace_id, conversation_id=conversation.pk,
+                                fields=(*BOT_FIELDS, "waiting_since")))
+    return conversation
+
+
+def _take_from_bot(conversation: Conversation, at: datetime) -> bool:
+    """An agent replying or taking the conversation ends the bot's part: the human part starts now.
+    The caller saves BOT_FIELDS."""
+    if not conversation.held_by_bot:
+        return False
+    conversation.held_by_bot = False
+    conversation.handed_off_at = at
+    return True
 
 
 def _store(
@@ -468,11 +555,15 @@ def assign(*, actor: Actor, conversation: Conversation, assignee: Membership | N
         return conversation
     conversation.assignee = assignee
     conversation.updated_at = now()
-    conversation.save(update_fields=["assignee", "updated_at"])
+    taken = assignee is not None and _take_from_bot(conversation, conversation.updated_at)
+    conversation.save(update_fields=["assignee", "updated_at", *(BOT_FIELDS if taken else ())])
     who = _name(actor)
     _system_event(conversation, f"{who} assigned this to {assignee.display_name}." if assignee else f"{who} unassigned this.")
     publish(ConversationAssigned(workspace_id=actor.workspace_id, conversation_id=conversation.pk, assignee_id=new,
                                  previous_assignee_id=previous, team_id=conversation.team_id))
+    if taken:
+        publish(ConversationUpdated(workspace_id=actor.workspace_id, conversation_id=conversation.pk,
+                                    fields=BOT_FIELDS))
     return conversation
 
 

@@ -4,6 +4,7 @@ to the next contact at once (queue-then-assign)."""
 from touchpoint.accounts.models import Membership
 from touchpoint.conversations.events import (
     ConversationAssigned,
+    ConversationHandedOff,
     ConversationOpened,
     ConversationStatusChanged,
     ConversationUpdated,
@@ -16,6 +17,7 @@ from touchpoint.routing import services
 
 def register() -> None:
     subscribe(ConversationOpened, on_opened)
+    subscribe(ConversationHandedOff, on_handed_off)
     subscribe(ConversationStatusChanged, on_status_changed)
     subscribe(ConversationAssigned, on_assigned)
     subscribe(MessageCreated, on_message)
@@ -32,6 +34,15 @@ def on_opened(event: ConversationOpened) -> None:
     conversation = _conversation(event.conversation_id)
     if conversation is not None:
         services.enqueue(conversation)
+
+
+def on_handed_off(event: ConversationHandedOff) -> None:
+    """The bot let go: the customer waits for a person from now, in a queue for the skill they need."""
+    if not services.has_queues(event.workspace_id):
+        return
+    conversation = _conversation(event.conversation_id)
+    if conversation is not None:
+        services.enqueue(conversation, skill=event.skill)
 
 
 def on_message(event: MessageCreated | ConversationUpdated) -> None:
@@ -81,7 +92,9 @@ def _offer(membership_id: int) -> None:
 
 # ---- SLAs -------------------------------------------------------------------------------------------
 
-SLA_FIELDS = frozenset({"priority"})  # conversation fields a policy matches on (channel and customer don't change)
+# Conversation fields a policy matches on (channel and customer don't change), and the bot letting go,
+# which starts the clocks.
+SLA_FIELDS = frozenset({"priority", "held_by_bot"})
 
 
 def log_status_for_sla(event: ConversationStatusChanged) -> None:

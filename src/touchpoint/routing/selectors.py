@@ -16,9 +16,11 @@ from touchpoint.customers.models import Customer
 from touchpoint.routing import sla
 from touchpoint.routing.calendar import BusinessCalendar, CalendarError, InvalidCalendar
 from touchpoint.routing.models import (
+    AgentStatus,
     ContactState,
     ConversationSla,
     Notification,
+    Presence,
     Queue,
     QueuedContact,
     RoutingDecision,
@@ -50,6 +52,33 @@ def waiting_contacts(actor: Actor, queue: Queue, limit: int = 200) -> list[Queue
     (the router also moves contacts whose SLA is about to be missed ahead)."""
     return list(QueuedContact.objects.filter(workspace_id=actor.workspace_id, queue=queue, state=ContactState.WAITING)
                 .order_by("-vip", "-priority", "waiting_since", "id")[:limit])
+
+
+def latest_contact(conversation: Conversation) -> QueuedContact | None:
+    """The conversation's latest wait in a queue (waiting, assigned or cancelled), with its queue and
+    agent: what the bot tells a customer it has just handed over."""
+    return (QueuedContact.objects.select_related("queue", "assigned_to").filter(conversation=conversation)
+            .order_by("-waiting_since", "-id").first())
+
+
+def anyone_online(workspace_id: int) -> bool:
+    return AgentStatus.objects.filter(workspace_id=workspace_id, presence=Presence.ONLINE).exists()
+
+
+EXPECTED_WAIT_WINDOW = timedelta(hours=2)
+EXPECTED_WAIT_SAMPLES = 5
+
+
+def expected_wait(queue: Queue, *, at: datetime | None = None) -> timedelta | None:
+    """What a contact entering this queue now may expect to wait: the median queue time of the contacts
+    it gave to agents in the last two hours. None with fewer than five of them: too few to promise."""
+    at = at or now()
+    waits = sorted(ended - started for started, ended in QueuedContact.objects.filter(
+        queue=queue, state=ContactState.ASSIGNED, ended_at__gte=at - EXPECTED_WAIT_WINDOW, ended_at__lte=at)
+        .values_list("waiting_since", "ended_at")[:500])
+    if len(waits) < EXPECTED_WAIT_SAMPLES:
+        return None
+    return waits[len(waits) // 2]
 
 
 def decisions_for(actor: Actor, conversation_id: int) -> list[dict]:
@@ -130,12 +159,19 @@ class SlaSettings:
         return sla.SlaClock(sla_targets(policy), self.calendar)
 
 
+def sla_opened_at(conversation: Conversation) -> datetime:
+    """When the clocks start: the opening, or for a conversation the bot answered first, the handoff to
+    people (KPIS.md: first response is measured from the bot handoff)."""
+    return conversation.handed_off_at or conversation.created_at
+
+
 def sla_events(conversation: Conversation) -> list[sla.SlaEvent]:
-    """The conversation's history as the clocks see it: its opening, its status changes (logged as they
-    commit) and its public messages from the thread. Bot, system and automated messages, notes and
-    system events never count (`SlaEvent.from_message`). Nothing is placed before the opening: a
-    message dated earlier (an email's own Date header) counts from the opening."""
-    opened = conversation.created_at
+    """The conversation's history as the clocks see it: its opening (or the bot's handoff), its status
+    changes (logged as they commit) and its public messages from the thread. Bot, system and automated
+    messages, notes and system events never count (`SlaEvent.from_message`). Nothing is placed before
+    the opening: a message dated earlier (an email's own Date header, the customer's words to the bot)
+    counts from the opening."""
+    opened = sla_opened_at(conversation)
     events = [sla.SlaEvent(sla.SlaEventKind.OPENED, opened)]
     for status, at in SlaStatusChange.objects.filter(conversation_id=conversation.pk).values_list("status", "at"):
         events.append(sla.SlaEvent.from_status(status, max(at, opened)))
@@ -152,11 +188,13 @@ def sla_events(conversation: Conversation) -> list[sla.SlaEvent]:
 def live_sla_report(conversation: Conversation, *, at: datetime | None = None) -> tuple[SlaPolicy, sla.SlaReport] | None:
     """The policy and its report as of `at` (default now), computed afresh and written nowhere; None
     when no policy applies. Raises `calendar.CalendarError` when the workspace cannot count business time."""
+    if conversation.held_by_bot:
+        return None  # no promise runs while the bot answers
     settings = SlaSettings.of(conversation.workspace)
     policy = policy_for(conversation, settings.policies)
     if policy is None:
         return None
-    at = max(at or now(), conversation.created_at)
+    at = max(at or now(), sla_opened_at(conversation))
     return policy, settings.clock(policy).evaluate(sla_events(conversation), at)
 
 

@@ -200,15 +200,19 @@ def has_queues(workspace_id: int) -> bool:
     return Queue.objects.filter(workspace_id=workspace_id).exists()
 
 
-def enqueue(conversation: Conversation) -> QueuedContact | None:
+def enqueue(conversation: Conversation, *, skill: str = "") -> QueuedContact | None:
     """The conversation needs an agent: queue it and offer it at once. Nothing when it has one, is not
-    open, no customer is waiting on it (one an agent opened is theirs), it is a call (the telephony
-    system routes those), it waits already, or no queue takes its channel."""
+    open, no customer is waiting on it (one an agent opened is theirs), the bot holds it (it is queued
+    at the handoff), it is a call (the telephony system routes those), it waits already, or no queue
+    takes its channel. `skill`: what the customer needs (from the bot's handoff), which picks a queue
+    that requires it when there is one."""
     if conversation.assignee_id is not None or conversation.status != Status.OPEN or conversation.waiting_since is None:
+        return None
+    if conversation.held_by_bot:
         return None
     if conversation.channel == Channel.VOICE:
         return None  # the telephony system routes its calls; call events tell who answered
-    queue = _queue_for(conversation)
+    queue = _queue_for(conversation, skill)
     if queue is None:
         return None
     at = now()
@@ -496,11 +500,16 @@ def _waiting(workspace_id: int):
     return QueuedContact.objects.filter(workspace_id=workspace_id, state=ContactState.WAITING)
 
 
-def _queue_for(conversation: Conversation) -> Queue | None:
+def _queue_for(conversation: Conversation, skill: str = "") -> Queue | None:
     """The first queue (by position) that takes the conversation's channel and, when it has a team,
-    that team's queue before a general one."""
+    that team's queue before a general one. With a `skill`, first a queue that requires that skill (and
+    names no team, or the conversation's)."""
     queues = [q for q in Queue.objects.filter(workspace_id=conversation.workspace_id)
               if not q.channels or conversation.channel in q.channels]
+    if skill:
+        for queue in queues:
+            if skill in (queue.required_skills or {}) and queue.team_id in (None, conversation.team_id):
+                return queue
     if conversation.team_id is not None:
         for queue in queues:
             if queue.team_id == conversation.team_id:
@@ -741,10 +750,10 @@ def evaluate_sla(conversation: Conversation, *, at: datetime | None = None,
     each once. A conversation no policy matches has no SLA row. Idempotent, and safe to run from a
     listener and the periodic check at once: the row is locked while it is decided. `settings` (the
     workspace's policies and calendar) may be shared by many calls."""
-    at = max(at or now(), conversation.created_at)
+    at = max(at or now(), selectors.sla_opened_at(conversation))
     settings = settings or selectors.SlaSettings.of(conversation.workspace)
-    sla_policy = selectors.policy_for(conversation, settings.policies)
-    if sla_policy is None:
+    sla_policy = None if conversation.held_by_bot else selectors.policy_for(conversation, settings.policies)
+    if sla_policy is None:  # no policy applies, or the bot answers (its clocks start at the handoff)
         _drop_sla(conversation)
         return None
     try:

@@ -1,6 +1,9 @@
 """Reads for the widget. Everything a visitor may see is filtered here: public messages (never notes
 or system events) of their own customer record, in conversations that belong to the chat."""
 
+import logging
+from collections.abc import Callable
+
 from django.db.models import Q, QuerySet
 
 from touchpoint.channels.models import ChannelAccount
@@ -10,6 +13,7 @@ from touchpoint.customers.identities import normalize
 from touchpoint.customers.models import Customer, Identity
 from touchpoint.realtime.models import Audience, LiveEvent
 
+log = logging.getLogger(__name__)
 HISTORY_LIMIT = 50  # messages a returning visitor sees at once
 REPLAY_LIMIT = 200  # missed messages replayed after a reconnect; more and the widget reloads its history
 PUBLIC_KINDS = (MessageKind.INCOMING, MessageKind.OUTGOING)
@@ -104,8 +108,29 @@ def is_online(account: ChannelAccount) -> bool:
     return within_business_hours(hours, workspace.timezone, workspace.holidays or [])
 
 
+# Apps that add to what the widget is told (the bot: its name, its greeting, that it answers at any
+# hour). Each gets the widget and returns the keys it sets; it runs on every widget connection.
+ConfigSource = Callable[[ChannelAccount], dict]
+_config_sources: list[ConfigSource] = []
+
+
+def register_config_source(source: ConfigSource) -> None:
+    if source not in _config_sources:
+        _config_sources.append(source)
+
+
 def public_config(account: ChannelAccount) -> dict:
     """What the widget shows before anyone writes: never the secret, never team ids."""
+    shown = _own_config(account)
+    for source in _config_sources:
+        try:
+            shown.update(source(account))
+        except Exception:  # the widget still works as a plain chat
+            log.exception("widget config source %s failed", source)
+    return shown
+
+
+def _own_config(account: ChannelAccount) -> dict:
     from django.conf import settings
 
     config = account.config or {}

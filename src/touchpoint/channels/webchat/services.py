@@ -223,6 +223,15 @@ class Prechat:
         return cls(**{k: str(raw.get(k) or "").strip()[:200] for k in ("name", "email", "topic")})
 
 
+def message_metadata(session: VisitorSession) -> dict:
+    """What a visitor's message records about its sender. `verified`: the site vouched for the user
+    (user_hash) when they wrote it, which is what lets the bot tell them about their own orders."""
+    metadata: dict = {"visitor_id": session.visitor_id}
+    if session.verified:
+        metadata["verified"] = True
+    return metadata
+
+
 @dataclass(frozen=True)
 class Received:
     message: Message
@@ -257,7 +266,7 @@ def receive_visitor_message(
         message, created = conversations.receive_message(
             workspace_id=session.workspace_id, channel=Channel.WEBCHAT, customer=customer, content=Content(text=text),
             external_id=client_id, subject=topic, attachments=files, channel_account_id=account.pk,
-            metadata={"visitor_id": session.visitor_id},
+            metadata=message_metadata(session),
         )
         if not created:
             return _resent(session, _check_owner(session, message))
@@ -300,7 +309,7 @@ def receive_visitor_messages(*, account: ChannelAccount, messages: list[VisitorM
             results[index] = _over_rate_unless_resent(item.session, item.client_id)
             if results[index] is None:
                 chat[index] = ChatLine(customer_id=item.session.customer_id, text=text, external_id=item.client_id,
-                                       metadata={"visitor_id": item.session.visitor_id}, channel_account_id=account.pk)
+                                       metadata=message_metadata(item.session), channel_account_id=account.pk)
         except DomainError as error:
             results[index] = error
     stored = conversations.receive_chat_lines(workspace_id=account.workspace_id, channel=Channel.WEBCHAT,

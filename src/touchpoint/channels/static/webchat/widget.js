@@ -215,11 +215,21 @@
   // ---- messages in the list ----------------------------------------------------------------------
 
   function messageNode(m) {
-    const who = m.from === "visitor" ? "You" : m.author || (config ? config.title : "Support");
+    const fallback = m.from === "bot" && config && config.bot ? config.bot.name : (config ? config.title : "Support");
+    const who = m.from === "visitor" ? "You" : m.author || fallback;
     const item = el("li", { class: "tp-msg tp-from-" + m.from }, [
       el("span", { class: "tp-who", text: who }),
       el("p", { class: "tp-text", text: m.text }),
     ]);
+    if (m.cards && m.cards.length) item.appendChild(cardList(m.cards));
+    if (m.quick_replies && m.quick_replies.length) {
+      item.appendChild(el("div", { class: "tp-quick", role: "group", "aria-label": "Suggested replies" },
+        m.quick_replies.map((reply) => {
+          const button = el("button", { type: "button", class: "tp-quick-reply", text: reply });
+          button.addEventListener("click", () => sendText(reply));
+          return button;
+        })));
+    }
     if (m.attachments && m.attachments.length) {
       item.appendChild(el("ul", { class: "tp-attachments" }, m.attachments.map((a) => el("li", {}, [
         a.url ? el("a", { href: BASE + a.url, target: "_blank", rel: "noopener", text: a.name }) : el("span", { text: a.name }),
@@ -232,6 +242,27 @@
     if (m.id) item.dataset.id = String(m.id);
     if (m.client_id) item.dataset.clientId = m.client_id;
     return item;
+  }
+
+  // Product cards from the bot: built from text nodes only; a link only when it is http(s).
+  function cardList(cards) {
+    return el("ul", { class: "tp-cards", "aria-label": "Products" }, cards.map((c) => {
+      const safe = /^https?:\/\//i.test(c.url || "");
+      const name = safe ? el("a", { href: c.url, target: "_blank", rel: "noopener noreferrer", text: c.title })
+        : el("span", { text: c.title });
+      const parts = [el("strong", { class: "tp-card-title" }, [name])];
+      if (c.price) parts.push(el("span", { class: "tp-card-price", text: c.price }));
+      if (c.stock) parts.push(el("span", { class: "tp-card-stock", text: c.stock }));
+      if (c.note) parts.push(el("span", { class: "tp-card-note", text: c.note }));
+      return el("li", { class: "tp-card" }, parts);
+    }));
+  }
+
+  // Suggested replies belong to the latest message only: older ones would answer a question gone by.
+  function refreshQuickReplies() {
+    const all = Array.from(list.querySelectorAll(".tp-msg"));
+    const last = all[all.length - 1];
+    list.querySelectorAll(".tp-quick").forEach((q) => (q.hidden = !last || q.parentNode !== last));
   }
 
   function byClientId(clientId) {
@@ -249,6 +280,7 @@
       const firstPending = list.querySelector(".tp-msg:not([data-id])");
       list.insertBefore(fresh, firstPending);
     }
+    refreshQuickReplies();
     return true;
   }
 
@@ -259,6 +291,7 @@
     node.classList.add("tp-pending");
     node.querySelector(".tp-state").textContent = "Sending…";
     list.appendChild(node);
+    refreshQuickReplies();
     scrollDown();
     showForms();
   }
@@ -342,7 +375,7 @@
       if (m.event_id) lastEventId = Math.max(lastEventId, m.event_id);
       if (m.client_id) acked(m.client_id); // stored (replayed after a drop, or sent from another tab)
       if (showMessage(m)) {
-        if (m.from === "agent") {
+        if (m.from === "agent" || m.from === "bot") {
           typing.textContent = "";
           if (!isOpen) {
             unread += 1;
@@ -412,12 +445,17 @@
   function submitMessage() {
     const body = text.value;
     if (!body.trim() && !uploads.length) return;
+    text.value = "";
+    sendText(body);
+  }
+
+  // A message from the composer or a suggested reply: kept in the outbox until the server acks it.
+  function sendText(body) {
     const item = { client_id: uuid(), text: body, files: uploads, prechat: prechat };
     prechat = null; // only the first message carries it
     lastTypingSent = 0; // the next keystroke is news again
     uploads = [];
     files.replaceChildren();
-    text.value = "";
     outbox.push(item);
     save("outbox", outbox);
     renderPending(item);
