@@ -13,6 +13,10 @@ queries (no query repeats, so the query-embedding cache never helps) through `se
 selector the help center, the composer and the bot call, in lexical mode and in hybrid mode, and through
 `GET /api/v1/knowledge/search` (the whole Django request with a bearer token). Budget: p95 < 30 ms.
 
+With `--synthetic-vectors` the articles' passages get seeded random unit vectors instead of the model's
+(same count and size, so the same search cost; only the answers are meaningless); queries are still
+encoded by the model. Encoding 40,000 passages takes minutes on a quiet two-core machine.
+
 (b) **Quality.** StackFAQ's `threads/` folder (BEIR format: one article per thread, title + question and
 answers; 1,249 paraphrased user questions with one relevant thread each) loaded into a workspace of its
 own through the same code (embeddings by `embed_stale`), then every query through `search_articles`:
@@ -158,6 +162,29 @@ def bulk_embed(workspace_id: int) -> tuple[int, float]:
     return len(texts), time.perf_counter() - started
 
 
+def synthetic_embed(workspace_id: int) -> tuple[int, float]:
+    """The same passages (the real chunking) with seeded random unit vectors instead of the model's: the
+    search's cost depends on the matrix's size, not on its values, and encoding 40,000 passages takes
+    minutes on a quiet two-core machine (an hour on a busy one). Said so in the output."""
+    import numpy as np
+
+    from touchpoint.knowledge import embeddings
+    from touchpoint.knowledge.models import Article, ArticleChunk
+
+    started = time.perf_counter()
+    rng = np.random.default_rng(11)
+    chunks = []
+    for article_id, title, body in Article.objects.filter(workspace_id=workspace_id).values_list("id", "title", "body_text"):
+        texts = embeddings.chunk_texts(title, body)
+        vectors = rng.standard_normal((len(texts), embeddings.DIMENSIONS)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        chunks += [ArticleChunk(workspace_id=workspace_id, article_id=article_id, position=n, text=text,
+                                vector=embeddings.to_bytes(vector), model="random (benchmark)")
+                   for n, (text, vector) in enumerate(zip(texts, vectors, strict=True))]
+    ArticleChunk.objects.bulk_create(chunks, batch_size=1000)
+    return len(chunks), time.perf_counter() - started
+
+
 def set_semantic(on: bool) -> None:
     from django.conf import settings
 
@@ -176,7 +203,11 @@ def latency(args) -> None:
     bulk_articles(workspace, supervisor, [generated_article(rng, n) for n in range(args.articles)])
     print(f"(a) latency: {args.articles:,} articles inserted and indexed in {time.perf_counter() - started:.1f} s")
     ml = embeddings.available()
-    if ml:
+    if ml and args.synthetic_vectors:
+        chunks, took = synthetic_embed(workspace.pk)
+        print(f"    {chunks:,} passages with random unit vectors (--synthetic-vectors), stored in {took:.1f} s; "
+              "queries are still encoded by the model")
+    elif ml:
         chunks, took = bulk_embed(workspace.pk)
         print(f"    {chunks:,} passages embedded in {took:.1f} s ({chunks / took:.0f} passages/s)")
     else:
@@ -281,6 +312,8 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--stackfaq", default=str(ROOT.parent / "shared" / "data" / "stackfaq"))
+    parser.add_argument("--synthetic-vectors", action="store_true",
+                        help="(a) only: random unit vectors for the articles' passages instead of encoding them")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-quality", action="store_true")
     args = parser.parse_args()

@@ -221,3 +221,19 @@ def test_a_reload_within_half_an_hour_is_one_view(desk):
     assert services.record_view(article=article, visitor_key=visitor) is None
     assert services.record_view(article=article, visitor_key="bad key") is None
     assert ArticleView.objects.count() == 1
+
+
+def test_the_embed_command_embeds_what_is_stale(desk, capsys):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError):
+        call_command("embed_articles", "--workspace", "nobody")
+    if not embeddings.available():
+        with pytest.raises(CommandError, match="ml extra"):
+            call_command("embed_articles")
+        skip_or_fail("the ml extra is needed to embed")
+    write(desk, "Returns", "Send it back.")
+    call_command("embed_articles", "--workspace", "acme")
+    call_command("embed_articles")
+    out = capsys.readouterr().out
+    assert "Embedded 1 article;" in out and "Embedded 0 articles;" in out
