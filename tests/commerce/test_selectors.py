@@ -260,3 +260,17 @@ def test_vocabulary_version_row_is_per_workspace(desk, other_desk, catalog):
     assert selectors.catalog_version(other_desk.id) == 0
     assert Product.objects.filter(workspace_id=desk.id).count() == len(CATALOG)
     assert InventoryLevel.objects.filter(workspace_id=desk.id).count() == 9
+
+
+def test_a_variants_own_option_overrides_its_products_attribute(desk):
+    services.upsert_product(actor=desk.admin_actor, record=product(
+        "beanie", "Wool Beanie", "hat", [variant("WB-PLAIN", "25.00", 4), variant("WB-RED", "25.00", 4, color="Red"),
+                                         variant("WB-Ö", "25.00", 4, color="Öl")],
+        attributes={"color": "black", "gender": "unisex"}))
+    black = selectors.find_products(desk.id, attributes={"COLOR": "Black"})
+    assert [v.sku for v in black[0].matching_variants] == ["WB-PLAIN"]  # inherits the product's black
+    assert [v.sku for v in selectors.find_products(desk.id, attributes={"color": "red"})[0].matching_variants] == [
+        "WB-RED"]
+    assert [v.sku for v in selectors.find_products(desk.id, attributes={"color": "öl"})[0].matching_variants] == [
+        "WB-Ö"]  # compared by Python's case folding, beyond ASCII
+    assert len(selectors.find_products(desk.id, attributes={"gender": "unisex"})[0].matching_variants) == 3

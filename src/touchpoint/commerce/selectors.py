@@ -12,6 +12,7 @@ The bot's reads are shaped for its dialogue:
 Inactive products and variants are never offered.
 """
 
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from touchpoint.commerce.models import (
     CatalogState,
@@ -218,6 +219,7 @@ def find_products(
             return []
         variants = variants.filter(product_id__in=_text_candidates(scores, limit))
     wanted = _wanted_attributes(attributes)
+    variants = _narrowed_by_attributes(variants, wanted)
     by_product: dict[int, list[Variant]] = {}
     for variant in variants:
         if _has_attributes(variant, wanted):
@@ -285,6 +287,22 @@ def _wanted_attributes(attributes: dict | None) -> dict[str, str]:
         return {}
     return {str(k).strip().casefold(): str(v).strip().casefold() for k, v in attributes.items()
             if v is not None and str(v).strip()}
+
+
+_SQL_KEY_RE = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
+
+
+def _narrowed_by_attributes(variants: QuerySet[Variant], wanted: dict[str, str]) -> QuerySet[Variant]:
+    """Let the database drop the variants that cannot match (a variant's own option, else its
+    product's), so a large catalog is not read whole; `_has_attributes` still decides each row. Only
+    plain names and ASCII values go into SQL, where case-insensitive means ASCII case."""
+    for key, value in wanted.items():
+        if not _SQL_KEY_RE.match(key) or not value.isascii():
+            continue
+        own = Q(**{f"attributes__{key}__iexact": value})
+        inherited = Q(**{f"product__attributes__{key}__iexact": value}) & ~Q(attributes__has_key=key)
+        variants = variants.filter(own | inherited)
+    return variants
 
 
 def _has_attributes(variant: Variant, wanted: dict[str, str]) -> bool:
