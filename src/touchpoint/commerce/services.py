@@ -18,6 +18,7 @@ store sent (orders are history: a discontinued product's SKU must not make its o
 line without a name then is refused.
 """
 
+import copy
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -163,10 +164,10 @@ def upsert_product(*, actor: Actor, record: ProductRecord) -> Upserted[Product]:
     leaves out are deactivated, not deleted: old orders still name them."""
     actor.require(Role.ADMIN)
     clean = _clean_product(record)
-    for attempt in (1, 2):
+    for attempt in (1, 2):  # each attempt gets its own copy: the first may have filled it in before failing
         try:
             with transaction.atomic():
-                return _upsert_product(actor.workspace_id, clean, record)
+                return _upsert_product(actor.workspace_id, copy.deepcopy(clean), record)
         except IntegrityError:
             if attempt == 2:
                 raise Conflict(f"Product {clean['handle']!r} was being written by another request at the same "
@@ -322,7 +323,7 @@ def upsert_order(*, actor: Actor, record: OrderRecord) -> Upserted[Order]:
     for attempt in (1, 2):
         try:
             with transaction.atomic():
-                return _upsert_order(actor, clean, lines, record)
+                return _upsert_order(actor, dict(clean), [dict(x) for x in lines], record)
         except IntegrityError:
             if attempt == 2:
                 raise Conflict(f"Order {clean['number']} was being written by another request at the same time; "
@@ -495,7 +496,7 @@ def upsert_shipment(*, actor: Actor, record: ShipmentRecord) -> Upserted[Shipmen
     for attempt in (1, 2):
         try:
             with transaction.atomic():
-                return _upsert_shipment(actor.workspace_id, clean, record)
+                return _upsert_shipment(actor.workspace_id, dict(clean), record)
         except IntegrityError:
             if attempt == 2:
                 raise Conflict("This shipment was being written by another request at the same time; send it "
