@@ -25,8 +25,9 @@ How each kind is read (and what is deliberately not):
   tonight, tomorrow, the day after tomorrow, yesterday; "in 3 days" / "in two weeks"; weekdays:
   "Monday", "this Monday" and "on Monday" are the first Monday on or after today, "next Monday" the
   first one after today, "last Monday" the latest before today; "12 March", "12th of March",
-  "March 12", with or without a year (without one: the occurrence nearest to today, so "ordered on
-  2 March" and "deliver by 24 December" both read right); ISO "2026-12-24"; "24/12/2026" and
+  "March 12", with or without a year (without one: the latest on or before today when a past-tense
+  word comes shortly before, as in "ordered on 2 March", else the first on or after today, as in
+  "deliver by 24 December"); ISO "2026-12-24"; "24/12/2026" and
   "24.12.2026" (day first unless `day_first=False`; numeric dates need a year, so "24/7" is no date).
   Ranges ("next week") are not dates here.
 - **Emails**: lower-cased.
@@ -378,7 +379,8 @@ class _Index:
         exact = self.exact.get((phrase, n))
         if exact is not None:
             return exact
-        if len(phrase) <= 2 or n not in self.choices or phrase in _COMMON_WORDS:
+        if len(phrase) <= 2 or n not in self.choices or phrase in _COMMON_WORDS \
+                or any(word in _FREQUENT_WORDS for word in phrase.split()):
             return None
         for _, _, position in process.extract(phrase, self.choices[n], scorer=OSA.distance, score_cutoff=2, limit=3):
             term = self.by_length[n][position]
@@ -401,8 +403,10 @@ class _Index:
 
 
 def _fuzzy_find(text: str, name: str) -> tuple[int, int] | None:
+    if len(text) < len(name) - 2:
+        return None  # partial matching would look for the text inside the name: "a down jacket" is no name
     alignment = fuzz.partial_ratio_alignment(name, text, score_cutoff=NAME_SIMILARITY)
-    if alignment is None:
+    if alignment is None or fuzz.ratio(name, text[alignment.dest_start:alignment.dest_end]) < NAME_SIMILARITY:
         return None
     start, end = alignment.dest_start, alignment.dest_end
     # whole words only: the match may not start or end inside a word of the text
@@ -462,8 +466,29 @@ def _fold_phrase(phrase: str) -> str:
 
 
 _ATTRIBUTE_ALIASES = {"color": ("colour", "colors", "colours"), "colour": ("color",), "size": ("sizes",)}
+# Everyday words that stand for a catalog value only next to the attribute's name or a product type.
 _COMMON_WORDS = frozenset("""long short regular standard one free light clear plain natural classic original new
 old may can will all any no yes up out off on in it us go men women kid kids small large big little fit""".split())
+# Frequent English words are never taken for a catalog word with a typo ("back" is not "black").
+_FREQUENT_WORDS = frozenset("""about above after again against along already also always among another answer
+anyone anything around asked asking away back bad because been before being below best better between bill
+bills both bought box boxes bring broke broken brought call called came cannot card care case cause change
+charge check close come comes coming could course cover cost costs day days deal dear did does doing done
+door down each early else email empty end enough even ever every exact fact fast find fine first five fix
+found four friday from front full gave get gets getting give given glad goes going gone good got great had
+half hand happy hard has have having hear help her here hers high him his hold home hope hour hours house
+how however idea item items just keep kind knew know last late later least leave left less let letter
+like line list little live look looks looking lost lot love made mail make many mark may maybe mean meet
+might mind mine miss money month more most much must name near need needs never next nice night none not
+note nothing now number off often okay once only open order orders other our over own page paid part pay
+people phone pick place plan please point post price put quite rather read ready real really reason
+receive received refund reply right said same saw say says second see seen sell send sending sent set
+shall she ship shipped shop should show side since size sold some soon sorry sound speak start state
+still stop store such sure take taken talk tell than thank thanks that the their them then there these
+they thing things think this those though three through till time times today told too took track tried
+true try trying turn two under until upon use used very wait waiting want wanted was way week weeks
+well went were what when where which while who whole why wish with within without word work would write
+wrong year years yet you your""".split())
 _PRONOUNS = frozenset({"i", "a"})
 
 
@@ -478,7 +503,7 @@ _ORDER_WORD = re.compile(
     r"\border(?:\s+(?:number|num|no\.?|nr\.?|id|ref(?:erence)?|code|is|was|#))*\s*[:#]?\s*(?P<digits>\d{4,12})(?!\w)",
     re.IGNORECASE)
 _ORDER_ALONE = re.compile(r"\s*#?\s*(?P<digits>\d{5,12})\s*[.!?]?\s*$")
-_TRACKING_BEFORE = re.compile(r"tracking(?:\s+(?:number|no\.?|id|code))?\s*[:#]?\s*$", re.IGNORECASE)
+_TRACKING_BEFORE = re.compile(r"tracking(?:\s+(?:number|no\.?|id|code))?(?:\s+is)?\s*[:#]?\s*$", re.IGNORECASE)
 
 _MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10,
            "nov": 11, "dec": 12}
@@ -549,7 +574,8 @@ _PRICE_CONTEXT = re.compile(r"\b(?:price[sd]?|cost[s]?|budget|spend|cheap\w*|exp
                             re.IGNORECASE)
 _UNIT_AFTER = re.compile(
     r"\s*(?:%|percent|days?|weeks?|months?|years?|hours?|hrs?|minutes?|mins?|seconds?|items?|pieces?|pcs|pairs?|"
-    r"people|persons?|times?|kg|g|lbs?|oz|cm|mm|km|m|l|ml|liters?|litres?|degrees?|°|orders?|units?|x)\b",
+    r"people|persons?|times?|kg|g|lbs?|oz|cm|mm|km|m|l|ml|liters?|litres?|degrees?|°|orders?|units?|x|am|pm|"
+    r"a\.m|p\.m|o'clock|h)\b",
     re.IGNORECASE)
 
 
@@ -636,10 +662,21 @@ def _safe_date(year: int, month: int, day: int) -> date | None:
         return None
 
 
-def _nearest(today: date, month: int, day: int) -> date | None:
-    """The date with this month and day nearest to today (last year, this year or next)."""
+def _without_year(today: date, month: int, day: int, past: bool) -> date | None:
+    """A day and month without a year: the latest on or before today when the customer speaks of the
+    past ("ordered on 2 March"), else the first on or after today ("deliver by 24 December")."""
     candidates = [d for d in (_safe_date(today.year + k, month, day) for k in (-1, 0, 1)) if d is not None]
-    return min(candidates, key=lambda d: (abs((d - today).days), d < today)) if candidates else None
+    if past:
+        return max((d for d in candidates if d <= today), default=None)
+    return min((d for d in candidates if d >= today), default=None)
+
+
+_PAST_CUE = re.compile(r"\b(?:ordered|bought|purchased|paid|placed|received|got|sent|shipped|returned|delivered|was|"
+                       r"were|did|had|since|ago|last)\b", re.IGNORECASE)
+
+
+def _speaks_of_the_past(match: re.Match) -> bool:
+    return bool(_PAST_CUE.search(match.string[max(0, match.start() - 40):match.start()]))
 
 
 def _year(written: str | None) -> int | None:
@@ -669,7 +706,7 @@ def _month_number(written: str) -> int:
 
 def _read_day_month(match: re.Match, today: date, day_first: bool) -> date | None:
     month, day, year = _month_number(match["month"]), int(match["day"]), _year(match["y"])
-    return _safe_date(year, month, day) if year else _nearest(today, month, day)
+    return _safe_date(year, month, day) if year else _without_year(today, month, day, _speaks_of_the_past(match))
 
 
 _read_month_day = _read_day_month
