@@ -86,7 +86,8 @@ def fold(text: str) -> str:
 
 def query_terms(query: str, locale: str | None = None) -> list[str]:
     """The words to look for: folded, each once, English stop words dropped (unless nothing else is left)."""
-    words = list(dict.fromkeys(_WORD_RE.findall(fold(query[:MAX_QUERY]))))[:MAX_TERMS]
+    words = [w for w in dict.fromkeys(_WORD_RE.findall(fold(query[:MAX_QUERY]))) if len(w) > 1 or not w.isascii()]
+    words = words[:MAX_TERMS]
     if locale is None or language_of(locale) == "en":
         kept = [w for w in words if w not in _STOP_WORDS]
         words = kept or words
@@ -107,9 +108,25 @@ def _stem(word: str) -> str:
     return word
 
 
+class _Matcher:
+    """Whether a word of the text is one of the query's: the same stem, or starting with a term's stem
+    (four letters or more). Each distinct word is decided once."""
+
+    def __init__(self, terms: list[str]) -> None:
+        self.stems = {_stem(t) for t in terms}
+        prefixes = sorted({_stem(t) for t in terms if len(t) >= 4}, key=len, reverse=True)
+        self.prefix = re.compile("|".join(map(re.escape, prefixes))) if prefixes else None
+        self.seen: dict[str, bool] = {}
+
+    def __call__(self, word: str) -> bool:
+        found = self.seen.get(word)
+        if found is None:
+            found = self.seen[word] = _stem(word) in self.stems or bool(self.prefix and self.prefix.match(word))
+        return found
+
+
 def _matches(word: str, terms: list[str]) -> bool:
-    stem = _stem(word)
-    return any(stem == _stem(t) or (len(t) >= 4 and word.startswith(_stem(t))) for t in terms)
+    return _Matcher(terms)(word)
 
 
 # ---- lexical ranking -----------------------------------------------------------------------------
@@ -130,13 +147,17 @@ def lexical_ranking(workspace_id: int, terms: list[str], *, locale: str | None, 
     marks = ", ".join(["%s"] * len(audiences))
     if connection.vendor == "postgresql":
         return _postgres_ranking(workspace_id, terms, locale, audiences, marks, locales, limit, list(variants))
-    match = " OR ".join(f'"{t}"*' if len(t) >= 4 else f'"{t}"' for t in terms)
-    where, params = _language_clause("a.locale", locale)
-    sql = ("SELECT a.id FROM knowledge_article_fts CROSS JOIN knowledge_article a ON a.id = knowledge_article_fts.rowid "
-           f"WHERE knowledge_article_fts MATCH %s AND a.workspace_id = %s AND a.status = %s AND a.audience IN ({marks})"
-           f"{where} ORDER BY bm25(knowledge_article_fts, {TITLE_WEIGHT}, 1.0), a.id LIMIT %s")
+    words = " OR ".join(f'"{t}"*' if len(t) >= 4 else f'"{t}"' for t in terms)
+    # The scope tokens (migration 0003: "k5p1", "k5p1en0") keep the match inside the workspace's
+    # published articles of the audience (and language), so the wide article rows are never read.
+    language = language_of(locale) + "0" if locale is not None else ""
+    codes = {Audience.PUBLIC: "1", Audience.INTERNAL: "2"}
+    scope = " OR ".join(f'"k{int(workspace_id)}p{codes[audience]}{language}"' for audience in audiences)
+    match = f"scope : ({scope}) AND {{title body_text}} : ({words})"
+    sql = ("SELECT rowid FROM knowledge_article_fts WHERE knowledge_article_fts MATCH %s "
+           f"ORDER BY bm25(knowledge_article_fts, {TITLE_WEIGHT}, 1.0, 0.0), rowid LIMIT %s")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [match, workspace_id, ArticleStatus.PUBLISHED, *audiences, *params, limit])
+        cursor.execute(sql, [match, limit])
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -331,7 +352,7 @@ def help_center_path(workspace_slug: str, locale: str, slug: str = "") -> str:
 
 
 def _tokens(text: str) -> list[tuple[int, int, str]]:
-    return [(m.start(), m.end(), fold(m.group())) for m in _WORD_RE.finditer(text)]
+    return [(m.start(), m.end(), w.lower() if (w := m.group()).isascii() else fold(w)) for m in _WORD_RE.finditer(text)]
 
 
 def snippet(body_text: str, summary: str, terms: list[str], words: int = SNIPPET_WORDS) -> str:
@@ -339,15 +360,18 @@ def snippet(body_text: str, summary: str, terms: list[str], words: int = SNIPPET
     when no word matches (a semantic match)."""
     text = " ".join(body_text[:20_000].split())
     tokens = _tokens(text)
-    hits = [i for i, (_, _, word) in enumerate(tokens) if terms and _matches(word, terms)]
+    matcher = _Matcher(terms) if terms else None
+    hits = [i for i, (_, _, word) in enumerate(tokens) if matcher and matcher(word)]
     if not hits:
         return summary or _cut(text, tokens, 0, words)
-    best_start, best_key = hits[0], (-1, -1)
-    for n, first in enumerate(hits):
-        inside = [i for i in hits[n:] if i < first + words]
-        distinct = len({_stem(tokens[i][2]) for i in inside})
-        if (distinct, len(inside)) > best_key:
-            best_key, best_start = (distinct, len(inside)), first
+    best_start, best_key, last = hits[0], (-1, -1), 0
+    for n, first in enumerate(hits):  # a window of `words` words starting at each matched word
+        while last < len(hits) and hits[last] < first + words:
+            last += 1
+        inside = hits[n:last]
+        key = (len({_stem(tokens[i][2]) for i in inside}), len(inside))
+        if key > best_key:
+            best_key, best_start = key, first
     start = max(0, min(best_start - words // 4, len(tokens) - words))
     return _cut(text, tokens, start, words)
 
@@ -364,8 +388,9 @@ def highlight(text: str, terms: list[str]) -> str:
     """The text as HTML: escaped, then each matched word wrapped in <mark>."""
     out: list[str] = []
     last = 0
+    matcher = _Matcher(terms) if terms else None
     for start, end, word in _tokens(text):
-        if terms and _matches(word, terms):
+        if matcher and matcher(word):
             out.append(escape(text[last:start]))
             out.append(f"<mark>{escape(text[start:end])}</mark>")
             last = end
