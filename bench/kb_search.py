@@ -51,43 +51,63 @@ PRODUCTS = ["jacket", "boots", "tent", "sleeping bag", "backpack", "fleece", "gl
             "rain shell", "hiking poles", "stove", "headlamp", "socks", "gaiters", "beanie", "down vest", "sandals"]
 ATTRIBUTES = ["waterproof", "insulated", "lightweight", "merino", "leather", "children's", "women's", "men's",
               "recycled", "wide-fit", "packable", "breathable"]
-TOPICS = [
-    ("sizing", ["size", "fit", "measure", "length", "chest", "waist", "sleeve", "half size", "narrow", "roomy"]),
-    ("care", ["wash", "dry", "reproof", "clean", "store", "wax", "brush", "detergent", "temperature", "tumble"]),
-    ("repair", ["zip", "seam", "sole", "buckle", "patch", "repair", "glue", "stitching", "warranty", "replace"]),
-    ("delivery", ["delivery", "courier", "tracking", "parcel", "express", "pickup", "address", "customs", "days"]),
-    ("returns", ["return", "refund", "exchange", "label", "receipt", "unworn", "tags", "window", "credit"]),
-    ("payment", ["payment", "card", "invoice", "discount", "code", "gift card", "instalments", "declined"]),
-    ("use", ["trail", "campsite", "layering", "condensation", "rain", "snow", "altitude", "blisters", "pitch"]),
-]
-FILLER = ["Most customers find that", "In our experience", "Before a long trip", "If you are unsure",
-          "As a rule of thumb", "On wet days", "After each use", "For the best results", "When it is cold",
-          "Our staff recommend that", "It helps to remember that", "On multi-day hikes"]
-VERBS = ["choose", "check", "keep", "avoid", "look after", "adjust", "test", "pack", "use", "order"]
+TOPICS = {
+    "sizing": "size fit measure length chest waist sleeve narrow roomy tight loose inseam torso hips calf width "
+              "chart centimetres inches between sizes shoulder stretch shrink layering volume toe heel".split(),
+    "care": "wash dry reproof clean store wax brush detergent temperature tumble iron soak rinse mould odour "
+            "conditioner spray bleach softener stain mud hang flat drip".split(),
+    "repair": "zip seam sole buckle patch repair glue stitching warranty replace tear hole delamination slider "
+              "teeth strap clip pole section fabric puncture resole thread".split(),
+    "delivery": "delivery courier tracking parcel express pickup address customs days depot signature neighbour "
+                "locker dispatch warehouse label overnight weekend island postcode redirect".split(),
+    "returns": "return refund exchange label receipt unworn tags window credit voucher drop-off collection "
+               "faulty damaged wrong swap reason prepaid inspection".split(),
+    "payment": "payment card invoice discount code gift instalments declined paypal klarna vat currency "
+               "authorisation charged pending statement receipt billing promo".split(),
+    "use": "trail campsite layering condensation rain snow altitude blisters pitch guy lines ventilation "
+           "insulation wind summit scramble bothy wild camping frost ridge bog".split(),
+}
+COMMON = ("make sure always never usually often first then after before during when while quickly gently "
+          "carefully properly fully slightly really simply longer shorter warmer drier cooler easier harder "
+          "better safer newer older heavier lighter thicker thinner").split()
+_SYLLABLES = ["ka", "tor", "ri", "don", "ae", "nach", "fell", "stad", "mor", "ven", "lo", "quin", "ash", "by",
+              "hel", "vel", "lyn", "gar", "bro", "thorn", "wick", "sca", "ur", "dale", "ben", "ross"]
 
 
-def _sentence(rng: random.Random, product: str, words: list[str]) -> str:
+def _model_names(rng: random.Random, count: int) -> list[str]:
+    names: set[str] = set()
+    while len(names) < count:
+        names.add("".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize())
+    return sorted(names)
+
+
+MODELS = _model_names(random.Random(1), 600)
+
+
+def _sentence(rng: random.Random, product: str, model: str, words: list[str]) -> str:
     picked = rng.sample(words, 3)
-    return (f"{rng.choice(FILLER)} you {rng.choice(VERBS)} the {product} {picked[0]} and the {picked[1]}, "
-            f"because the {picked[2]} matters more than {rng.choice(ATTRIBUTES)} {rng.choice(PRODUCTS)} "
-            f"{rng.choice(words)}.")
+    return " ".join([rng.choice(COMMON).capitalize(), rng.choice(["check", "keep", "use", "avoid", "adjust",
+                     "test", "choose", "look at"]), f"the {model} {product}", picked[0], "and", picked[1],
+                     rng.choice(COMMON), picked[2]] + rng.sample(COMMON, 2)) + "."
 
 
 def generated_article(rng: random.Random, n: int) -> tuple[str, str]:
-    product = rng.choice(PRODUCTS)
-    attribute = rng.choice(ATTRIBUTES)
-    topic, words = rng.choice(TOPICS)
-    title = f"{attribute.capitalize()} {product}: {rng.choice(words)} and {rng.choice(words)} ({topic} #{n})"
-    paragraphs = []
-    for _ in range(rng.randint(3, 6)):
-        paragraphs.append(" ".join(_sentence(rng, product, words) for _ in range(rng.randint(2, 4))))
+    """One article about one product model and one topic, with that topic's words and common ones: the
+    words of a query then match a share of the articles, as in a real shop's help center."""
+    product, model = rng.choice(PRODUCTS), rng.choice(MODELS)
+    topic = rng.choice(list(TOPICS))
+    words = TOPICS[topic]
+    title = f"{model} {rng.choice(ATTRIBUTES)} {product}: {rng.choice(words)} and {rng.choice(words)}"
+    paragraphs = [" ".join(_sentence(rng, product, model, words) for _ in range(rng.randint(2, 5)))
+                  for _ in range(rng.randint(3, 6))]
     return title, "\n\n".join(paragraphs)
 
 
 def query_for(rng: random.Random) -> str:
-    product = rng.choice(PRODUCTS)
-    topic, words = rng.choice(TOPICS)
-    shapes = [f"how do I {rng.choice(VERBS)} my {product} {rng.choice(words)}",
+    product, model = rng.choice(PRODUCTS), rng.choice(MODELS)
+    words = TOPICS[rng.choice(list(TOPICS))]
+    shapes = [f"how do I {rng.choice(['wash', 'fix', 'return', 'size', 'track'])} my {product} {rng.choice(words)}",
+              f"{model} {product} {rng.choice(words)}",
               f"{rng.choice(ATTRIBUTES)} {product} {rng.choice(words)} {rng.choice(words)}",
               f"my {product} {rng.choice(words)} problem after {rng.randint(2, 40)} days",
               f"what is the {rng.choice(words)} for {rng.choice(ATTRIBUTES)} {product}s"]
