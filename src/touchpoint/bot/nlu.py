@@ -129,6 +129,7 @@ class Evaluation:
     accuracy: float  # prediction (or the OOS label when turned away) equals the label
     macro_f1: float
     closed_accuracy: float  # the top intent equals the label, ignoring the threshold (the usual benchmark figure)
+    closed_macro_f1: float  # macro-F1 of the top intents over the in-scope rows, ignoring the threshold
     answered: float  # share of in-scope rows not turned away
     in_scope_accuracy: float | None = None  # in-scope rows answered with the right intent (OOS label given)
     oos_recall: float | None = None  # OOS rows turned away (OOS label given)
@@ -502,9 +503,13 @@ def evaluate_predictions(predictions: Sequence[IntentPrediction], labels: Sequen
     answered = sum(not predictions[i].out_of_scope for i in in_scope) / len(in_scope) if in_scope else 0.0
     f1_labels = sorted(set(truth) | ({outside} if oos_rows else set()))
     macro = float(f1_score(truth, [s or outside for s in said], labels=f1_labels, average="macro", zero_division=0))
+    closed_truth = [truth[i] for i in in_scope]
+    closed_macro = float(f1_score(closed_truth, [guessed[i] or outside for i in in_scope],
+                                  labels=sorted(set(closed_truth)), average="macro", zero_division=0)) if in_scope else 0.0
     unknown = tuple(sorted({label for label in labels if label not in known and label not in oos_names}))
     result = Evaluation(examples=len(labels), accuracy=round(accuracy, 4), macro_f1=round(macro, 4),
-                        closed_accuracy=round(closed, 4), answered=round(answered, 4),
+                        closed_accuracy=round(closed, 4), closed_macro_f1=round(closed_macro, 4),
+                        answered=round(answered, 4),
                         oos_examples=len(oos_rows), unknown_labels=unknown)
     if oos_rows:
         in_scope_accuracy = sum(said[i] == truth[i] for i in in_scope) / len(in_scope) if in_scope else 0.0
