@@ -44,7 +44,8 @@ def semantic_min_similarity() -> float:
 
 
 def torch_threads() -> int:
-    """KNOWLEDGE_TORCH_THREADS (1): threads the embedding model may use; 0 leaves PyTorch's default.
+    """KNOWLEDGE_TORCH_THREADS (1): threads PyTorch and BLAS may use once the embedding model is loaded
+    (process-wide); 0 leaves their defaults.
 
     One per call keeps each search's encoding from fighting the web server's other requests for the
     cores (on a busy two-core machine two threads made a query 10 times slower, not faster)."""

