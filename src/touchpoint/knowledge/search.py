@@ -25,6 +25,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 
+from touchpoint.core.errors import ValidationFailed
 from touchpoint.knowledge import conf, embeddings
 from touchpoint.knowledge.locales import language_of, normalize_locale
 from touchpoint.knowledge.models import Article, ArticleChunk, ArticleStatus, Audience, KnowledgeIndex
@@ -291,8 +292,6 @@ def search(workspace_id: int, query: str, *, locale: str | None = None, audience
            limit: int = 5) -> SearchResult:
     """The best `limit` articles for a query. An empty query finds nothing; a locale keeps to its language."""
     if audience not in AUDIENCES:
-        from touchpoint.core.errors import ValidationFailed
-
         raise ValidationFailed(f"Unknown audience {audience!r}; use one of {', '.join(AUDIENCES)}.", field="audience")
     locale = normalize_locale(locale) if locale else None
     query = query[:MAX_QUERY].strip()
