@@ -59,6 +59,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.pipeline import FeatureUnion
+from threadpoolctl import threadpool_limits
 
 from touchpoint.bot import embeddings
 
@@ -99,6 +100,7 @@ class TrainingParams:
     max_threshold: float = 0.9
     seed: int = 0
     max_iter: int = 2000
+    threads: int = 1  # BLAS / OpenMP threads while fitting: on a shared machine one is faster (see train)
     background: bool = True  # learn the shipped out-of-scope messages as a class of their own
     background_weight: float = 0.25  # its total weight, in average intents
 
@@ -209,8 +211,16 @@ class IntentClassifier:
     def train(cls, examples: Iterable[tuple[str, str]], *, mode: str = MODE_AUTO,
               params: TrainingParams | None = None) -> IntentClassifier:
         """Train on (text, intent) pairs. `mode`: "linear", "ml" (refused without the ml extra) or "auto"
-        (ml when installed). Raises TrainingError with a message a person can act on."""
+        (ml when installed). Raises TrainingError with a message a person can act on.
+
+        The fits run with `params.threads` BLAS / OpenMP threads (1): with other work on two cores, the
+        10,000-example fit took 21 s on one thread and 39 s on two."""
         params = params or TrainingParams()
+        with threadpool_limits(limits=params.threads):
+            return cls._train(examples, mode, params)
+
+    @classmethod
+    def _train(cls, examples: Iterable[tuple[str, str]], mode: str, params: TrainingParams) -> IntentClassifier:
         started = time.perf_counter()
         texts, labels = _examples(examples)
         use_ml = _use_ml(mode)
