@@ -502,14 +502,14 @@ def _waiting(workspace_id: int):
 
 def _queue_for(conversation: Conversation, skill: str = "") -> Queue | None:
     """The first queue (by position) that takes the conversation's channel and, when it has a team,
-    that team's queue before a general one. With a `skill`, first a queue that requires that skill (and
-    names no team, or the conversation's)."""
+    that team's queue before a general one. With a `skill`, first a queue that requires that skill (one
+    of the conversation's team or of none before one of another team)."""
     queues = [q for q in Queue.objects.filter(workspace_id=conversation.workspace_id)
               if not q.channels or conversation.channel in q.channels]
     if skill:
-        for queue in queues:
-            if skill in (queue.required_skills or {}) and queue.team_id in (None, conversation.team_id):
-                return queue
+        needing = [q for q in queues if skill in (q.required_skills or {})]
+        if needing:
+            return next((q for q in needing if q.team_id in (None, conversation.team_id)), needing[0])
     if conversation.team_id is not None:
         for queue in queues:
             if queue.team_id == conversation.team_id:

@@ -185,18 +185,23 @@ class WidgetConsumer(LiveSocket):
         if self.session is not None:
             raise ValidationFailed("This socket said hello already.", code="hello_twice")
         last = content.get("last_event_id")
-        session = await database_sync_to_async(services.start_session)(
-            account=self.account, visitor_id=self.visitor_hint, user=SiteUser.parse(content.get("user")))
+        session, config = await database_sync_to_async(self._start)(content.get("user"))
         self.session = session
         if session.customer_id is not None:
             await self._follow(session.customer_id)  # join first, then read: nothing falls in between
         upto = await database_sync_to_async(latest_event_id)(session.workspace_id)
         await self.send_json({
             "type": "welcome", "visitor_id": session.visitor_id, "token": session.token(),
-            "verified": session.verified, "name": session.name, "config": selectors.public_config(self.account),
+            "verified": session.verified, "name": session.name, "config": config,
             "warnings": list(session.warnings),
         })
         await self._catch_up(last if isinstance(last, int) and last >= 0 else None, upto)
+
+    def _start(self, user: object) -> tuple[VisitorSession, dict]:
+        """Who the visitor is, and what the widget shows them (other apps may add to it: the bot), in
+        one trip to the database thread."""
+        session = services.start_session(account=self.account, visitor_id=self.visitor_hint, user=SiteUser.parse(user))
+        return session, selectors.public_config(self.account)
 
     async def _message(self, content: dict) -> None:
         session = self.session

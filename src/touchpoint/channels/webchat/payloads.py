@@ -42,11 +42,17 @@ def _bot_parts(metadata: dict) -> dict:
     if isinstance(bot.get("lead"), str):
         parts["text"] = bot["lead"]
     cards = bot.get("cards") if isinstance(bot.get("cards"), list) else []
-    parts["cards"] = [{key: str(card.get(key) or "")[:300] for key in CARD_FIELDS} for card in cards[:10]
-                      if isinstance(card, dict)]
+    parts["cards"] = [_card(card) for card in cards[:10] if isinstance(card, dict)]
     replies = bot.get("quick_replies") if isinstance(bot.get("quick_replies"), list) else []
     parts["quick_replies"] = [str(reply)[:80] for reply in replies[:5] if isinstance(reply, str) and reply.strip()]
     return parts
+
+
+def _card(card: dict) -> dict:
+    shown = {key: str(card.get(key) or "")[:300] for key in CARD_FIELDS}
+    if not shown["url"].lower().startswith(("https://", "http://")):
+        shown["url"] = ""  # a link is a web address or nothing
+    return shown
 
 
 def _file(attachment: Attachment, customer_id: int) -> dict:
