@@ -208,6 +208,10 @@ def test_a_forged_model_file_is_refused_before_it_can_run_anything(tmp_path):
         IntentClassifier.from_bytes(_forged(np.memmap))  # a class that opens files is not allowed either
     with pytest.raises(ModelFileError, match="never holds"):
         IntentClassifier.from_bytes(_forged(eval))
+    with pytest.raises(ModelFileError, match="never holds"):
+        IntentClassifier.from_bytes(_forged(np.load))  # a function of an allowed library is not allowed
+    with pytest.raises(ModelFileError, match="never holds"):
+        IntentClassifier.from_bytes(_forged(np.lib.npyio.NpzFile))  # nor a class that is no model part
 
 
 @pytest.mark.parametrize(("data", "message"), [

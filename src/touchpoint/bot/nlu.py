@@ -283,16 +283,20 @@ class IntentClassifier:
         prepared = [prepare(t) for t in texts]
         if not prepared:
             return []
-        matrix = self._state.features.transform(prepared)
-        probabilities = self._state.linear.predict_proba(matrix)
+        # Our own fitted estimators and finite TF-IDF rows: scikit-learn's checks would cost a third of a message.
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            matrix = sp.csr_matrix(self._state.features.transform(prepared))
+            probabilities = self._state.linear.predict_proba(matrix)
         if self.mode == MODE_ML and self._state.embedding is not None:
             try:
                 vectors = embeddings.encode(prepared)
             except embeddings.EmbeddingsUnavailable:
                 log.warning("embeddings unavailable: predicting with the linear model alone")
             else:
-                probabilities = _blend(probabilities, self._state.embedding.predict_proba(vectors), self._state.params)
-        known = np.diff(matrix.indptr) > 0 if sp.issparse(matrix) else np.ones(len(prepared), dtype=bool)
+                with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+                    embedded = self._state.embedding.predict_proba(vectors)
+                probabilities = _blend(probabilities, embedded, self._state.params)
+        known = np.diff(matrix.indptr) > 0  # rows with at least one n-gram seen in training
         classes = self._state.linear.classes_
         threshold = self.threshold if threshold is None else threshold
         return [_prediction(row, classes, threshold, bool(seen) and _has_content(text))
@@ -535,8 +539,9 @@ def _versions() -> dict[str, str]:
 
 # ---- loading model files: only what our models are made of -------------------------------------------
 
-# Helpers numpy pickles its arrays and scalars with; besides these, only classes are allowed, and only from
-# the libraries a model is made of (a class's constructor is what unpickling may call).
+# Helpers numpy pickles its arrays and scalars with; besides these, only the kinds of class a model is made
+# of: scikit-learn estimators, numpy arrays, dtypes and scalar types, scipy sparse matrices. A class's
+# constructor is all that unpickling may call, so none that opens or writes files (a memmap) is allowed.
 _ALLOWED_GLOBALS = {
     ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
     ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
@@ -546,8 +551,15 @@ _ALLOWED_GLOBALS = {
 }
 _ALLOWED_BUILTINS = {"dict", "list", "tuple", "set", "frozenset", "str", "bytes", "bytearray", "int", "float",
                      "complex", "bool", "slice", "object"}
-_CLASS_LIBRARIES = ("numpy", "sklearn", "scipy.sparse")
-_REFUSED_CLASSES = {("numpy", "memmap")}  # a memmap opens a file
+
+
+def _model_class(found: Any) -> bool:
+    from sklearn.base import BaseEstimator
+
+    if not isinstance(found, type) or issubclass(found, np.memmap):
+        return False
+    return (issubclass(found, BaseEstimator | np.ndarray | np.generic | np.dtype) or found is np.dtype
+            or issubclass(found, sp.spmatrix | sp.sparray))
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
@@ -557,10 +569,9 @@ class _RestrictedUnpickler(pickle.Unpickler):
                 return super().find_class(module, name)
         elif (module, name) in _ALLOWED_GLOBALS:
             return super().find_class(module, name)
-        elif any(module == lib or module.startswith(lib + ".") for lib in _CLASS_LIBRARIES) \
-                and (module, name) not in _REFUSED_CLASSES:
+        elif module.split(".")[0] in ("numpy", "sklearn", "scipy"):
             found = super().find_class(module, name)
-            if isinstance(found, type) and not issubclass(found, np.memmap):
+            if _model_class(found):
                 return found
         raise ModelFileError(f"The model file refers to {module}.{name}, which an intent model never holds; "
                              "it was not written by Touchpoint and was not loaded.")
