@@ -296,3 +296,21 @@ def test_the_embedding_model_loads_once_per_process():
     assert np.allclose(np.linalg.norm(second, axis=1), 1.0, atol=1e-5)
     assert np.allclose(first[0], second[0], atol=1e-5)
     assert embeddings.encode([]).shape == (0, embeddings.DIMENSIONS)
+
+
+def test_without_the_packages_data_files_it_trains_on_thresholds_alone(monkeypatch, tmp_path):
+    monkeypatch.setattr(nlu, "_background_cache", None)
+    monkeypatch.setattr(nlu.resources, "files", lambda package: tmp_path)  # an installation without bot/data
+    model = IntentClassifier.train(small_examples(), mode="linear")
+    assert model.metrics["background_examples"] == 0 and nlu.background_messages() == []
+    assert model.predict("where is my order").intent == "order_status"
+    monkeypatch.setattr(nlu, "_background_cache", None)
+
+
+def test_the_background_is_learnt_but_never_one_of_the_intents(linear):
+    assert linear.metrics["background_examples"] == len(nlu.background_messages()) > 150
+    assert nlu.BACKGROUND not in linear.intents
+    assert all(name != nlu.BACKGROUND for name, _ in linear.predict("tell me a joke").ranking)
+    assert linear.predict("tell me a joke").out_of_scope
+    with pytest.raises(TrainingError, match="reserved"):
+        IntentClassifier.train([*small_examples(), ("anything", nlu.BACKGROUND)], mode="linear")

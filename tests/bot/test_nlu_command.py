@@ -167,3 +167,11 @@ def test_the_shipped_commerce_intents_are_a_usable_set():
     assert set(counts) == set(services.DEFAULT_INTENTS)
     keys = [" ".join(t.casefold().split()) for t in data.texts]
     assert len(keys) == len(set(keys))  # no text taught twice
+
+
+def test_a_missing_shipped_file_says_how_to_fix_the_installation(monkeypatch, tmp_path):
+    from touchpoint.bot import corpus
+
+    monkeypatch.setattr(corpus.resources, "files", lambda package: tmp_path)
+    with pytest.raises(CorpusError, match="missing from this installation"):
+        shipped()

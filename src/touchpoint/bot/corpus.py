@@ -67,8 +67,12 @@ def read_csv(path: str | Path, *, text_column: str | None = None, label_column: 
 def shipped(name: str = "commerce_intents.csv") -> LabelledMessages:
     """A data set shipped inside the package (bot/data/)."""
     source = resources.files("touchpoint.bot").joinpath("data", name)
-    with source.open("r", newline="", encoding="utf-8") as handle:
-        return _read(csv.reader(handle), f"touchpoint.bot:data/{name}", "text", "intent", 2)
+    try:
+        with source.open("r", newline="", encoding="utf-8") as handle:
+            return _read(csv.reader(handle), f"touchpoint.bot:data/{name}", "text", "intent", 2)
+    except FileNotFoundError:
+        raise CorpusError(f"touchpoint/bot/data/{name} is missing from this installation: install Touchpoint with "
+                          "its package data (the bot/data files).") from None
 
 
 def _read(reader, source: str, text_column: str | None, label_column: str | None,

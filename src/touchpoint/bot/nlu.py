@@ -397,7 +397,12 @@ def background_messages() -> list[str]:
     an AI, noise; nothing a business of any trade would serve."""
     global _background_cache
     if _background_cache is None:
-        text = resources.files("touchpoint.bot").joinpath("data", "out_of_scope.txt").read_text(encoding="utf-8")
+        try:
+            text = resources.files("touchpoint.bot").joinpath("data", "out_of_scope.txt").read_text(encoding="utf-8")
+        except (FileNotFoundError, OSError):
+            # An installation without the package's data files: the model still trains, with thresholds alone.
+            log.warning("touchpoint/bot/data/out_of_scope.txt is missing: training without the background class")
+            text = ""
         _background_cache = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
     return list(_background_cache)
 
