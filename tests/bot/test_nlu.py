@@ -314,3 +314,26 @@ def test_the_background_is_learnt_but_never_one_of_the_intents(linear):
     assert linear.predict("tell me a joke").out_of_scope
     with pytest.raises(TrainingError, match="reserved"):
         IntentClassifier.train([*small_examples(), ("anything", nlu.BACKGROUND)], mode="linear")
+
+
+CUSTOMERS = [
+    ("where's my parcel?", "order_status"), ("I'd like my money back", "refund_status"),
+    ("do you have red jackets under 100", "product_search"), ("can i speak to someone", "talk_to_human"),
+    ("my card got declined twice", "payment_problem"), ("hi", "greeting"), ("thx", "thanks"),
+    ("how long will shipping take to france", "delivery_time"), ("please cancel my order NW-100555", "cancel_order"),
+    ("the zip on my jacket broke", "warranty"), ("I need to send back these boots", "return_item"),
+    ("is the blue bottle back in stock", "stock_check"), ("what size jacket for 175cm", "size_guide"),
+    ("your service is a joke", "complaint"), ("how much is delivery to spain", "shipping_cost"),
+    ("wrong address on the order, can you fix it", "change_address"), ("my promo code is invalid", "discount_code"),
+    ("open on sunday?", "opening_hours"), ("bye now", "goodbye"), ("has my order been shipped yet", "order_status"),
+]
+
+
+def test_the_shipped_commerce_intents_understand_customers_and_turn_away_the_rest():
+    from touchpoint.bot.corpus import shipped
+
+    model = IntentClassifier.train(shipped().pairs(), mode="linear")
+    right = [text for text, intent in CUSTOMERS if model.predict(text).intent == intent]
+    assert len(right) >= 0.9 * len(CUSTOMERS), set(CUSTOMERS) - {(t, i) for t, i in CUSTOMERS if t in right}
+    for text in [*HOSTILE, "what's the weather like in paris", "write me a poem", "who won the match"]:
+        assert model.predict(text).out_of_scope, text
