@@ -236,10 +236,12 @@ def route_contact(contact: QueuedContact, *, at: datetime | None = None, log_wai
     """Offer a waiting contact to the best agent free now, or log why it waits (once, not on every
     sweep)."""
     at = at or now()
-    choice, agents = choose_agent(contact, at)
+    choice, _ = choose_agent(contact, at)
     if choice is None:
-        if log_waiting:
-            _log(contact, None, _why_waiting(_contact_state(contact), agents, at, contact.queue), at)
+        if log_waiting:  # why it waits is told of every skilled agent, the full ones too
+            queue = contact.queue
+            skilled = _agents(contact.workspace_id, skills=list(queue.required_skills), teams=queue.team_id is not None)
+            _log(contact, None, _why_waiting(_contact_state(contact), skilled, at, queue), at)
         return None
     return _claim(contact.pk, choice.agent_id, choice.reason, at)
 
@@ -248,7 +250,8 @@ def choose_agent(contact: QueuedContact, at: datetime) -> tuple[policy.Choice | 
     """The routing decision alone: the online agents holding the queue's skills, as the policy sees
     them, and its choice among them (None: the contact waits)."""
     queue = contact.queue
-    agents = _agents(contact.workspace_id, skills=list(queue.required_skills), teams=queue.team_id is not None)
+    agents = _agents(contact.workspace_id, skills=list(queue.required_skills), teams=queue.team_id is not None,
+                     free_for=contact.work_kind, keep=contact.last_agent_id)
     return policy.choose_agent(_contact_state(contact), list(agents.values()), at, _rules(queue), queue.policy), agents
 
 
@@ -344,8 +347,8 @@ def _skip_locked() -> dict:
 # ---- reading the desk into the policy's terms --------------------------------------------------
 
 
-def _agents(workspace_id: int, *, skills: list[str] = (), only: list[int] | None = None,
-            teams: bool = True) -> dict[int, policy.AgentState]:
+def _agents(workspace_id: int, *, skills: list[str] = (), only: list[int] | None = None, teams: bool = True,
+            free_for: str | None = None, keep: int | None = None) -> dict[int, policy.AgentState]:
     """Online agents (holding every named skill, when given) as the policy sees them.
 
     This runs for every routing decision, so it is one SQL statement: each agent's row carries the
@@ -353,8 +356,11 @@ def _agents(workspace_id: int, *, skills: list[str] = (), only: list[int] | None
     kind (counts over the assignee index), where the ORM needed four queries over the same ids and
     spent more time building them than the database spent answering. With `skills`, an agent's
     `skills` holds just those (all the policy reads); with `only`, every skill they have. `teams=False`
-    leaves `team_ids` empty, for a queue that names no team (the policy then never reads them)."""
-    sql, params = _agents_sql(workspace_id, skills, only, teams)
+    leaves `team_ids` empty, for a queue that names no team (the policy then never reads them).
+    `free_for` (a work kind) keeps only agents with a slot free for it, and `keep` (the customer's last
+    agent) whatever their load: on a busy desk most skilled agents are full, and the policy would only
+    turn them down one by one."""
+    sql, params = _agents_sql(workspace_id, skills, only, teams, free_for, keep)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
@@ -375,10 +381,11 @@ def _agents(workspace_id: int, *, skills: list[str] = (), only: list[int] | None
     }
 
 
-def _agents_sql(workspace_id: int, skills: list[str], only: list[int] | None, teams: bool) -> tuple[str, list]:
+def _agents_sql(workspace_id: int, skills: list[str], only: list[int] | None, teams: bool,
+                free_for: str | None, keep: int | None) -> tuple[str, list]:
     conversation, member_teams = Conversation._meta.db_table, Team.members.through._meta.db_table
-    team_list = ("string_agg(CAST(t.team_id AS text), ',')" if connection.vendor == "postgresql"
-                 else "group_concat(t.team_id)")
+    postgres = connection.vendor == "postgresql"
+    team_list = "string_agg(CAST(t.team_id AS text), ',')" if postgres else "group_concat(t.team_id)"
 
     def open_load(channels: str) -> str:
         # The channel test stays out of WHERE so the planner walks the agent's few open conversations
@@ -407,8 +414,19 @@ def _agents_sql(workspace_id: int, skills: list[str], only: list[int] | None, te
     if only is not None:
         where += f" AND s.membership_id IN ({', '.join(['%s'] * len(only)) or 'NULL'})"
         params += list(only)
-    sql = f"SELECT {', '.join(columns)} FROM {AgentStatus._meta.db_table} s {' '.join(joins)} WHERE {where}"
-    return sql, params
+    source = f"FROM {AgentStatus._meta.db_table} s {' '.join(joins)} WHERE {where}"
+    if free_for is None:
+        return f"SELECT {', '.join(columns)} {source}", params
+    # Only agents with a slot free for the work kind (the policy's `has_capacity` still decides, e.g. a
+    # call blocking chats), and the customer's last agent whatever their load.
+    slots = "CAST(s.capacity ->> %s AS integer)" if postgres else "json_extract(s.capacity, %s)"
+    aliased = ", ".join(f"{column} AS v{i}" for i, column in enumerate(columns))
+    load = {policy.VOICE: "v5", policy.CHAT: "v6", policy.MESSAGE: "v7"}[free_for]
+    params = [*params[:7], free_for if postgres else f"$.{free_for}", policy.DEFAULT_CAPACITY[free_for], *params[7:],
+              -1 if keep is None else keep]
+    return (f"SELECT {', '.join(f'x.v{i}' for i in range(len(columns)))} FROM "
+            f"(SELECT {aliased}, COALESCE({slots}, %s) AS slots {source}) x "
+            f"WHERE x.{load} < x.slots OR x.v0 = %s"), params
 
 
 def _all_skills(agent_ids: list[int]) -> dict[int, dict[str, int]]:
