@@ -6,6 +6,7 @@ application/problem+json and pages long lists with opaque cursors; see core/api.
 
 from touchpoint.accounts.api import router as accounts_router
 from touchpoint.automation.api import router as automation_router
+from touchpoint.bot.api import router as bot_router
 from touchpoint.channels.api import router as channels_router
 from touchpoint.commerce.api import router as commerce_router
 from touchpoint.conversations.api import router as conversations_router
@@ -43,5 +44,6 @@ api.add_router("", channels_router)
 api.add_router("", automation_router)
 api.add_router("", commerce_router)
 api.add_router("", knowledge_router)
+api.add_router("", bot_router)
 api.add_router("", routing_router)
 api.add_router("", wallboard_router)

@@ -8,20 +8,25 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from touchpoint.accounts.selectors import access_skill
-from touchpoint.bot import selectors, services
-from touchpoint.bot.models import BotSettings, Intent, TrainedModel
+from touchpoint.bot import handoff, metrics, selectors, services, turns
+from touchpoint.bot.models import BotSession, BotSettings, Intent, TrainedModel
 from touchpoint.bot.schemas import (
+    BotMetricsOut,
+    BotSessionOut,
     ClassifyIn,
     ClassifyOut,
     IntentIn,
     IntentOut,
     IntentPatch,
     IntentQuery,
+    MetricsQuery,
     ModelOut,
+    RetagIn,
     SettingsOut,
     SettingsPatch,
     TrainIn,
 )
+from touchpoint.conversations.selectors import access_conversation
 from touchpoint.core.api import Id, Keyset, Page, actor, page_of
 from touchpoint.core.errors import NotFound
 from touchpoint.core.permissions import Role
@@ -144,4 +149,39 @@ def update_settings(request: HttpRequest, payload: SettingsPatch) -> BotSettings
     who = actor(request)
     given = payload.model_dump(exclude_unset=True)
     threshold = given.pop("confidence_threshold", services.KEEP)
-    return services.update_bot_settings(actor=who, confidence_threshold=threshold, **given)
+    # Through the dialogue's wrapper: a channel switched off hands its conversations to people at once.
+    return turns.update_settings(actor=who, confidence_threshold=threshold, **given)
+
+
+# ---- the bot in conversations: measurement and what it did ------------------------------------------------
+
+
+@router.get("/bot/metrics", response=BotMetricsOut, summary="Containment, handoffs and intents "
+            "(supervisor)")
+def get_bot_metrics(request: HttpRequest, params: Query[MetricsQuery]) -> dict:
+    return metrics.bot_metrics(actor(request), since=params.since, until=params.until,
+                               channel=params.channel).as_dict()
+
+
+def _bot_session(request: HttpRequest, conversation_id: int) -> BotSession:
+    who = actor(request)
+    conversation = access_conversation(who, conversation_id)
+    found = BotSession.objects.filter(workspace_id=who.workspace_id, conversation=conversation).first()
+    if found is None:
+        raise NotFound(f"The bot did not answer conversation {conversation_id}.")
+    return found
+
+
+@router.get("/conversations/{conversation_id}/bot-session", response=BotSessionOut,
+            summary="What the bot did in a conversation")
+def get_bot_session(request: HttpRequest, conversation_id: Id) -> BotSession:
+    return _bot_session(request, conversation_id)
+
+
+@router.put("/conversations/{conversation_id}/bot-session/intent", response=BotSessionOut,
+            summary="Say what a conversation the bot answered was really about")
+def retag_bot_session(request: HttpRequest, conversation_id: Id, payload: RetagIn) -> BotSession:
+    who = actor(request)
+    session = _bot_session(request, conversation_id)
+    handoff.correct_intent(actor=who, conversation=session.conversation, intent=payload.intent)
+    return _bot_session(request, conversation_id)

@@ -100,3 +100,86 @@ class TrainedModel(models.Model):
 
     def __str__(self) -> str:
         return f"intent model {self.pk} ({self.mode})"
+
+
+# ---- the bot in a conversation (dialogue, handoff, measurement) ------------------------------------
+
+
+class SessionState(models.TextChoices):
+    ACTIVE = "active", "The bot answers"
+    HANDED_OFF = "handed_off", "Handed to a person"
+    TAKEN_OVER = "taken_over", "An agent took over"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Resolution(models.TextChoices):
+    CONFIRMED = "confirmed", "The customer said that was all"
+    INACTIVITY = "inactivity", "The customer did not write again"
+    AGENT = "agent", "An agent resolved it"
+
+
+class BotSession(models.Model):
+    """The bot's part of one conversation: what it understood and asked, what it tried, how the customer
+    was verified, and how it ended (resolved by the bot, handed off, taken over). One per conversation;
+    the transcript is the conversation's thread itself."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    conversation = models.OneToOneField("conversations.Conversation", on_delete=models.CASCADE,
+                                        related_name="bot_session")
+    channel = models.CharField(max_length=16)
+    state = models.CharField(max_length=16, choices=SessionState.choices, default=SessionState.ACTIVE)
+    started_at = models.DateTimeField()
+    last_turn_at = models.DateTimeField()
+    last_read_message_id = models.BigIntegerField(default=0)  # the customer's latest message the bot read
+    turns = models.PositiveIntegerField(default=0)
+    # The dialogue's memory (dialogue.State): task, pending question, slots, counters, what it tried.
+    memory = models.JSONField(default=dict, blank=True)
+    intent = models.CharField(max_length=64, blank=True)  # the task's intent (or the last one understood)
+    confidence = models.FloatField(null=True, blank=True)
+    verification = models.CharField(max_length=16, blank=True)  # "", verified_user, order_email
+    handoff_reason = models.CharField(max_length=32, blank=True)
+    handed_off_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=16, choices=Resolution.choices, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    corrected_intent = models.CharField(max_length=64, blank=True)  # what an agent says it was really about
+    summary = models.JSONField(default=dict, blank=True)  # the structured handoff summary, as agents saw it
+
+    objects = WorkspaceScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "started_at"], name="bot_session_started"),
+            models.Index(fields=["state", "last_turn_at"], name="bot_session_idle"),
+        ]
+
+    def __str__(self) -> str:
+        return f"bot in conversation {self.conversation_id}: {self.state}"
+
+    @property
+    def contained(self) -> bool:
+        """Resolved by the bot (confirmed or left idle), not by a person (KPIS.md bot containment)."""
+        return self.state == SessionState.RESOLVED and self.resolution in (Resolution.CONFIRMED, Resolution.INACTIVITY)
+
+
+class BotTurn(models.Model):
+    """One reading of the customer by the bot: what it understood and what it did. Per-intent counts,
+    the fallback rate and the summary come from these. `message` is the customer's latest message the
+    turn read (a turn reads every unread line at once), so a message is read once however often its
+    task runs."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    session = models.ForeignKey(BotSession, on_delete=models.CASCADE, related_name="turn_log")
+    message = models.OneToOneField("conversations.Message", on_delete=models.CASCADE, related_name="+")
+    intent = models.CharField(max_length=64, blank=True)
+    confidence = models.FloatField(default=0.0)
+    out_of_scope = models.BooleanField(default=False)
+    action = models.CharField(max_length=32, blank=True)
+    at = models.DateTimeField()
+
+    objects = WorkspaceScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "at"], name="bot_turn_at")]
+
+    def __str__(self) -> str:
+        return f"{self.intent or 'out of scope'} → {self.action}"

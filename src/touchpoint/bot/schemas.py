@@ -9,7 +9,7 @@ from pydantic import Field, StringConstraints
 from touchpoint.bot.models import BOT_CHANNELS
 from touchpoint.bot.services import MAX_DESCRIPTION, MAX_EXAMPLE_CHARS, MAX_EXAMPLES, MAX_MESSAGE
 from touchpoint.conversations.schemas import PersonRef
-from touchpoint.core.api import Id, Input, Limit
+from touchpoint.core.api import Id, Input, Limit, When
 
 IntentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Example = Annotated[str, StringConstraints(max_length=MAX_EXAMPLE_CHARS * 2)]
@@ -132,3 +132,104 @@ class SettingsPatch(Input):
     max_failures: int | None = Field(None, ge=1, le=10)
     order_number_prefix: Annotated[str, StringConstraints(max_length=9)] | None = Field(
         None, description='The store\'s order-number prefix, e.g. "NW" for NW-100234; "" for none.')
+
+
+
+# ---- the bot in conversations: measurement and what it did (dialogue, handoff, metrics) -------------------
+
+
+class MetricsQuery(Schema):
+    since: When | None = Field(None, description="Start of the period (ISO 8601 with a time zone); default: "
+                                                 "30 days before `until`.")
+    until: When | None = Field(None, description="End of the period, excluded; default: now.")
+    channel: Channel | None = Field(None, description="Only this channel.")
+
+
+class DurationsOut(Schema):
+    count: int
+    mean_s: float | None
+    median_s: float | None
+    p90_s: float | None
+
+
+class IntentFiguresOut(Schema):
+    intent: str = Field(description="The intent, or \"(out of scope)\".")
+    turns: int = Field(description="Customer messages the bot read as this intent in the period.")
+    conversations: int = Field(description="Conversations started in the period whose task was this intent.")
+    contained: int
+    handed_off: int
+
+
+class ConfusionPairOut(Schema):
+    expected: str
+    predicted: str
+    count: int
+
+
+class RetaggedOut(Schema):
+    bot: str = Field(description="The intent the bot worked on.")
+    agent: str = Field(description="The intent an agent said it really was.")
+    conversations: int
+
+
+class ModelConfusionOut(Schema):
+    model_id: int | None
+    trained_at: datetime | None = None
+    pairs: list[ConfusionPairOut]
+    note: str = ""
+
+
+class ConfusionOut(Schema):
+    model: ModelConfusionOut
+    live: list[RetaggedOut]
+
+
+class BotMetricsOut(Schema):
+    """KPIS.md bot containment and handoff rate, with what they are made of. Conversations count in the
+    period the bot started them; `contained` = resolved by the bot (the customer said that was all, or left
+    for BOT_INACTIVITY_S) with no human message."""
+
+    since: datetime
+    until: datetime
+    channel: str | None
+    started: int
+    contained: int
+    contained_confirmed: int
+    contained_idle: int
+    handed_off: int
+    taken_over: int = Field(description="An agent took the conversation before the bot let go.")
+    resolved_by_agent: int
+    active: int
+    containment_rate: float | None = Field(description="contained / started; null with nothing started.")
+    handoff_rate: float | None = Field(description="handed_off / started; null with nothing started.")
+    handoff_reasons: dict[str, int]
+    turns: int
+    fallback_turns: int = Field(description="Messages the bot found out of scope.")
+    fallback_rate: float | None
+    intents: list[IntentFiguresOut]
+    first_response_after_handoff: DurationsOut = Field(
+        description="First response time of handed-off conversations, measured from the handoff (seconds).")
+    intent_confusion: ConfusionOut
+
+
+class BotSessionOut(Schema):
+    conversation_id: int
+    channel: str
+    state: Literal["active", "handed_off", "taken_over", "resolved"]
+    started_at: datetime
+    last_turn_at: datetime
+    turns: int
+    intent: str
+    confidence: float | None
+    verification: str = Field(description="\"\" (not verified), verified_user (the widget's signed-in customer) or "
+                                          "order_email (order number and its email).")
+    handoff_reason: str
+    handed_off_at: datetime | None
+    resolution: str
+    resolved_at: datetime | None
+    corrected_intent: str
+    summary: dict[str, Any] = Field(description="The structured summary agents got at the handoff ({} before).")
+
+
+class RetagIn(Input):
+    intent: str = Field(max_length=64, description="One of the workspace's intents, or \"\" to clear.")
