@@ -35,6 +35,7 @@ from django.db import transaction
 from touchpoint.accounts import services as accounts
 from touchpoint.accounts.models import Membership, Team, User, Workspace
 from touchpoint.accounts.selectors import actor_for
+from touchpoint.bot.demo import load_bot_demo
 from touchpoint.commerce.demo import load_commerce_demo
 from touchpoint.conversations.models import (
     Channel,
@@ -598,6 +599,7 @@ def load_demo(
         _insert(people.workspace, customer_plans, conversation_plans)
         load_demo_articles(people.workspace, author=people.supervisor, today=today, seed=seed)  # help center
         load_commerce_demo(people.workspace, today=today, seed=seed)  # catalog, stock, order history
+        load_bot_demo(people.workspace, supervisor=people.supervisor)  # the bot answers first (trained after)
     return _summary(people.workspace, created=True, seconds=time.monotonic() - started)
 
 

@@ -2,6 +2,7 @@ from django.urls import path
 
 from touchpoint.web import (
     automation_views,
+    bot_views,
     identity_views,
     knowledge_views,
     queue_views,
@@ -87,4 +88,13 @@ urlpatterns = [
     path("settings/knowledge/categories/", knowledge_views.create_category, name="settings-kb-categories"),
     path("settings/knowledge/categories/<int:category_id>/delete/", knowledge_views.delete_category,
          name="settings-kb-category-delete"),
+    # the bot: supervisors' settings, and the conversation pane's summary of what it did
+    path("settings/bot/", bot_views.bot_settings, name="settings-bot"),
+    path("settings/bot/train/", bot_views.train, name="settings-bot-train"),
+    path("settings/bot/intents/", bot_views.create_intent, name="settings-bot-intents"),
+    path("settings/bot/intents/<int:intent_id>/", bot_views.intent, name="settings-bot-intent"),
+    path("settings/bot/intents/<int:intent_id>/delete/", bot_views.delete_intent, name="settings-bot-intent-delete"),
+    path("conversations/<int:conversation_id>/bot-summary/", bot_views.summary, name="bot-summary"),
+    path("conversations/<int:conversation_id>/bot-summary/intent/", bot_views.correct_intent,
+         name="bot-summary-intent"),
 ]

@@ -198,11 +198,17 @@
     composer.hidden = !config.online || wantsPrechat;
   }
 
+  // Who answers now: people, or the bot alone while they are away.
+  function statusText() {
+    if (!config || !config.online) return "Away";
+    return config.bot && config.staffed === false ? config.bot.name + " answers now" : "We're here";
+  }
+
   function applyConfig(c) {
     config = c;
     title.textContent = c.title;
     greeting.textContent = c.greeting;
-    status.textContent = c.online ? "We're here" : "Away";
+    status.textContent = statusText();
     offNote.textContent = c.offline_message;
     host.style.setProperty("--tp-accent", c.color);
     text.maxLength = c.limits.message_chars;
@@ -390,7 +396,7 @@
     } else if (m.type === "synced") {
       lastEventId = Math.max(lastEventId, m.last_event_id);
       synced = true;
-      status.textContent = config && config.online ? "We're here" : "Away";
+      status.textContent = statusText();
       flush();
     } else if (m.type === "ack") {
       acked(m.client_id);
