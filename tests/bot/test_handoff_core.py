@@ -273,3 +273,14 @@ def test_the_expected_wait_is_the_median_of_recent_waits_in_the_queue(desk, queu
     assert routing_selectors.expected_wait(general) == timedelta(minutes=3)
     clock.advance(hours=3)
     assert routing_selectors.expected_wait(general) is None  # too old to promise anything
+
+
+def test_a_queue_requiring_the_skill_is_chosen_even_when_it_belongs_to_a_team(desk, bot_answers):
+    orders_skill = accounts.create_skill(actor=desk.admin_actor, name="orders")
+    orders_team = accounts.create_team(actor=desk.admin_actor, name="Orders")
+    routing.save_queue(actor=desk.admin_actor, name="General", channels=["webchat"], position=0)
+    team_queue = routing.save_queue(actor=desk.admin_actor, name="Orders chat", channels=["webchat"], position=1,
+                                    team=orders_team, required_skills={"orders": 2})
+    assert orders_skill.name == "orders"
+    _hand_off(_chat(desk), skill="orders")
+    assert QueuedContact.objects.get().queue == team_queue
