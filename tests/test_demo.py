@@ -85,6 +85,10 @@ def test_new_demo_contacts_wait_in_their_queue_under_their_sla(today):
         message, _ = conversations.receive_message(workspace_id=workspace.pk, channel=channel,
                                                    sender=("email", f"new.{channel}@example.com"),
                                                    content=conversations.Content(text="Where is my parcel?"))
+        if channel == "webchat":  # the demo's bot answers chats first: queued when it hands over
+            assert message.conversation.held_by_bot
+            assert not QueuedContact.objects.filter(conversation_id=message.conversation_id).exists()
+            conversations.hand_off_from_bot(conversation=message.conversation, reason="the customer asked")
         waiting = QueuedContact.objects.get(conversation_id=message.conversation_id)
         assert waiting.state == ContactState.WAITING and waiting.queue.name == queue  # agents start offline
         assert ConversationSla.objects.get(conversation_id=message.conversation_id).policy.name == policy

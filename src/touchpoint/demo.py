@@ -599,7 +599,7 @@ def load_demo(
         _insert(people.workspace, customer_plans, conversation_plans)
         load_demo_articles(people.workspace, author=people.supervisor, today=today, seed=seed)  # help center
         load_commerce_demo(people.workspace, today=today, seed=seed)  # catalog, stock, order history
-        load_bot_demo(people.workspace, supervisor=people.supervisor)  # the bot answers first (trained after)
+        load_bot_demo(people.workspace, supervisor=people.supervisor)  # the bot, trained: it answers first
     return _summary(people.workspace, created=True, seconds=time.monotonic() - started)
 
 

@@ -10,10 +10,3 @@ def take_turn(message_id: int) -> str:
 
     return run(message_id)
 
-
-@task()
-def train_demo_bot(workspace_id: int, supervisor_id: int) -> str:
-    """The demo store's model, trained after the demo load (it takes seconds), then the bot switched on."""
-    from touchpoint.bot.demo import train_and_switch_on
-
-    return train_and_switch_on(workspace_id, supervisor_id)
