@@ -119,12 +119,12 @@ def timed(samples: list[float], fn, *args, **kwargs):
     return result
 
 
-def figures(name: str, samples: list[float]) -> str:
+def figures(name: str, samples: list[float], *, budget: bool = True) -> str:
+    """The budget is for decisions; the assignment's write and commit are reported beside them."""
     ordered = sorted(samples)
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    verdict = "met" if p99 < BUDGET_MS else "MISSED"
-    return (f"  {name:28s}: p50 {statistics.median(samples):6.2f} ms, p99 {p99:6.2f} ms "
-            f"(n={len(samples)})  budget p99 < {BUDGET_MS:g} ms: {verdict}")
+    verdict = f"budget p99 < {BUDGET_MS:g} ms: {'met' if p99 < BUDGET_MS else 'MISSED'}" if budget else "no budget"
+    return f"  {name:28s}: p50 {statistics.median(samples):6.2f} ms, p99 {p99:6.2f} ms (n={len(samples)})  {verdict}"
 
 
 def main() -> None:
@@ -165,7 +165,7 @@ def main() -> None:
             if agent is not None:
                 timed(nxt, routing._next_contact, agent, workspace.pk, now())
         print(figures("decision (new contact)", decide))
-        print(figures("decision + assignment", assign))
+        print(figures("decision + assignment", assign, budget=False))
         print(figures("next contact for an agent", nxt))
 
         # The drain: everyone waiting is cancelled, a burst arrives with nobody free, then all come free.
