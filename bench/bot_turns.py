@@ -200,7 +200,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from touchpoint.bot import embeddings
+    from touchpoint.core import embeddings
 
     try:
         call_command("migrate", verbosity=0)

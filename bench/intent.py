@@ -39,9 +39,9 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from inbox import machine  # noqa: E402  (bench/ is on the path when a script in it runs)
 
-from touchpoint.bot import embeddings  # noqa: E402
 from touchpoint.bot.corpus import LabelledMessages, read_csv  # noqa: E402
 from touchpoint.bot.nlu import IntentClassifier  # noqa: E402
+from touchpoint.core import embeddings  # noqa: E402
 
 BUDGET_ACCURACY = {"linear": 0.91, "ml": 0.935}
 BUDGET_P95_MS = {"linear": 10.0, "ml": 40.0}

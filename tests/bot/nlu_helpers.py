@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import skip_or_fail
-from touchpoint.bot import embeddings, services
+from touchpoint.bot import services
+from touchpoint.core import embeddings
 
 SMALL = {
     "order_status": ["where is my order", "track my parcel please", "has my package shipped yet",

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.bot.nlu_helpers import SMALL, need_embeddings, small_examples
-from touchpoint.bot import embeddings, nlu
+from touchpoint.bot import nlu
 from touchpoint.bot.nlu import (
     MAX_CHARS,
     IntentClassifier,
@@ -21,6 +21,7 @@ from touchpoint.bot.nlu import (
     evaluate_predictions,
     prepare,
 )
+from touchpoint.core import embeddings
 
 
 @pytest.fixture(scope="module")

@@ -61,7 +61,7 @@ from sklearn.metrics import f1_score
 from sklearn.pipeline import FeatureUnion
 from threadpoolctl import threadpool_limits
 
-from touchpoint.bot import embeddings
+from touchpoint.core import embeddings
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ BACKGROUND = "\x00out-of-scope"  # the background class; no intent can be named 
 MODES = (MODE_LINEAR, MODE_ML, MODE_AUTO)
 
 MAX_CHARS = 1_000  # what is read of a message: its start says what it is about
+MAX_TOKENS = 128  # of it, what the embedding model reads: a chat message is far shorter
 RANKING_SIZE = 5
 CONFUSION_PAIRS = 50
 FORMAT = b"TOUCHPOINT-INTENTS\x00"
@@ -233,7 +234,7 @@ class IntentClassifier:
             weights[len(texts):] = params.background_weight * len(texts) / len(intents) / len(background)
         features = _features(params)
         matrix = features.fit_transform(all_texts)
-        vectors = embeddings.encode(all_texts) if use_ml else None
+        vectors = embeddings.encode(all_texts, max_tokens=MAX_TOKENS) if use_ml else None
         linear = _logistic(params.c_linear, params)
         embedding = _logistic(params.c_embedding, params) if use_ml else None
 
@@ -289,7 +290,7 @@ class IntentClassifier:
             probabilities = self._state.linear.predict_proba(matrix)
         if self.mode == MODE_ML and self._state.embedding is not None:
             try:
-                vectors = embeddings.encode(prepared)
+                vectors = embeddings.encode(prepared, max_tokens=MAX_TOKENS)
             except embeddings.EmbeddingsUnavailable:
                 log.warning("embeddings unavailable: predicting with the linear model alone")
             else:

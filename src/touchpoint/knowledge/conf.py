@@ -41,12 +41,3 @@ def searches_per_minute() -> int:
 def semantic_min_similarity() -> float:
     """KNOWLEDGE_SEMANTIC_MIN_SIMILARITY (0.3): below this cosine similarity an article is no semantic match."""
     return _value("KNOWLEDGE_SEMANTIC_MIN_SIMILARITY", 0.3, float)
-
-
-def torch_threads() -> int:
-    """KNOWLEDGE_TORCH_THREADS (1): threads PyTorch and BLAS may use once the embedding model is loaded
-    (process-wide); 0 leaves their defaults.
-
-    One per call keeps each search's encoding from fighting the web server's other requests for the
-    cores (on a busy two-core machine two threads made a query 10 times slower, not faster)."""
-    return _value("KNOWLEDGE_TORCH_THREADS", 1, int)

