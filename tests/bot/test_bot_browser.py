@@ -5,13 +5,13 @@ No script error on either page."""
 
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import connections
 
 from tests.bot.dialogue_helpers import enable_bot, stock_store
 from tests.conftest import Desk
+from tests.pages import serve_page
 from tests.web.test_browser import Agent, browser, server  # noqa: F401  (the browser tests' fixtures)
 from touchpoint.channels.webchat.services import create_widget, user_hash
 
@@ -60,22 +60,8 @@ def shop(server, store_widget) -> Iterator[str]:  # noqa: F811
             f'data-email="maria@example.com" data-name="Maria Garcia" data-user-hash="{digest}" async></script>'
             f'</body></html>').encode()
 
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(html)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    site = ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    thread = threading.Thread(target=site.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{site.server_address[1]}/"
-    site.shutdown()
-    thread.join(5)
+    with serve_page(html) as address:
+        yield address
 
 
 def test_a_shopper_gets_cards_and_their_order_then_a_person_with_the_summary(server, shop, worker,  # noqa: F811

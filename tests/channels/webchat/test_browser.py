@@ -4,11 +4,11 @@ doubled; script in the visitor's name or message never runs for the agent."""
 
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tests.conftest import Desk
+from tests.pages import serve_page
 from tests.web.test_browser import Agent
 from touchpoint.channels.webchat.services import create_widget
 from touchpoint.conversations.models import Message
@@ -43,22 +43,8 @@ def shop(server, shop_widget) -> Iterator[str]:
     html = (f'<!doctype html><html><head><title>Test shop</title></head><body><h1>Test shop</h1>'
             f'<script src="{server}/widget/v1/{shop_widget.address}.js" async></script></body></html>').encode()
 
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(html)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    site = ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    thread = threading.Thread(target=site.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{site.server_address[1]}/"
-    site.shutdown()
-    thread.join(5)
+    with serve_page(html) as address:
+        yield address
 
 
 class Shopper:
