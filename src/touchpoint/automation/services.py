@@ -27,7 +27,7 @@ from touchpoint.conversations.services import Content
 from touchpoint.core import audit
 from touchpoint.core.clock import now
 from touchpoint.core.errors import Conflict, DomainError, NotFound, ValidationFailed
-from touchpoint.core.permissions import Actor, Role
+from touchpoint.core.permissions import Actor, Role, check_same_workspace
 
 SHORTCUT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 MAX_TITLE = 120
@@ -54,7 +54,7 @@ KEEP: Any = _Keep()
 @transaction.atomic
 def create_canned_reply(*, actor: Actor, shortcut: str, title: str, body: str, team: Team | None = None) -> CannedReply:
     actor.require(Role.SUPERVISOR)
-    _check_same(actor, team)
+    check_same_workspace(actor, team)
     at = now()
     canned = CannedReply(workspace_id=actor.workspace_id, shortcut=_shortcut(shortcut), title=_title(title),
                          body=_body(body), team=team, created_by_id=actor.membership_id, created_at=at, updated_at=at)
@@ -72,7 +72,7 @@ def update_canned_reply(
 ) -> CannedReply:
     """Change what is given; `team=None` makes the reply everyone's, leaving `team` out keeps it."""
     actor.require(Role.SUPERVISOR)
-    _check_same(actor, canned)
+    check_same_workspace(actor, canned)
     if shortcut is not None:
         canned.shortcut = _shortcut(shortcut)
     if title is not None:
@@ -80,7 +80,7 @@ def update_canned_reply(
     if body is not None:
         canned.body = _body(body)
     if team is not KEEP:
-        _check_same(actor, team)
+        check_same_workspace(actor, team)
         canned.team = team
     canned.updated_at = now()
     _save_unique(canned, f"A canned reply with the shortcut /{canned.shortcut} exists already; choose another.",
@@ -93,7 +93,7 @@ def update_canned_reply(
 @transaction.atomic
 def delete_canned_reply(*, actor: Actor, canned: CannedReply) -> None:
     actor.require(Role.SUPERVISOR)
-    _check_same(actor, canned)
+    check_same_workspace(actor, canned)
     audit.record(workspace_id=actor.workspace_id, actor_id=actor.membership_id, action="canned_reply.deleted",
                  obj=canned, data={"shortcut": canned.shortcut, "title": canned.title})
     canned.delete()
@@ -102,7 +102,7 @@ def delete_canned_reply(*, actor: Actor, canned: CannedReply) -> None:
 def render_canned_reply(*, actor: Actor, conversation: Conversation, canned: CannedReply) -> Rendered:
     """The reply's text for this conversation, placeholders filled: a preview, nothing is written."""
     actor.require(Role.AGENT)
-    _check_same(actor, conversation, canned)
+    check_same_workspace(actor, conversation, canned)
     return render(canned.body, _context(actor, conversation))
 
 
@@ -110,7 +110,7 @@ def record_canned_reply_use(*, actor: Actor, canned: CannedReply) -> None:
     """An agent put the reply into the composer. Counted in the database, so that two agents inserting
     at once both count; the search ranks the most used first."""
     actor.require(Role.AGENT)
-    _check_same(actor, canned)
+    check_same_workspace(actor, canned)
     CannedReply.objects.filter(pk=canned.pk).update(usage_count=F("usage_count") + 1)
 
 
@@ -164,7 +164,7 @@ def update_macro(
     actions: list[dict] | None = None, visibility: str | None = None,
 ) -> Macro:
     """Change what is given. Making a macro personal makes it the actor's own."""
-    _check_same(actor, macro)
+    check_same_workspace(actor, macro)
     _check_may_write(actor, macro.visibility, macro)
     if visibility is not None and visibility != macro.visibility:
         _check_may_write(actor, _visibility(visibility))
@@ -186,7 +186,7 @@ def update_macro(
 
 @transaction.atomic
 def delete_macro(*, actor: Actor, macro: Macro) -> None:
-    _check_same(actor, macro)
+    check_same_workspace(actor, macro)
     _check_may_write(actor, macro.visibility, macro)
     audit.record(workspace_id=actor.workspace_id, actor_id=actor.membership_id, action="macro.deleted", obj=macro,
                  data={"name": macro.name})
@@ -372,7 +372,7 @@ def apply_macro(*, actor: Actor, conversation: Conversation, macro: Macro) -> Ma
     the macro was saved); the first refusal undoes every action before it and is raised with the
     action's position and kind. A reference that no longer exists is a 422: the macro needs fixing."""
     actor.require(Role.AGENT)
-    _check_same(actor, conversation, macro)
+    check_same_workspace(actor, conversation, macro)
     if macro.visibility == MacroVisibility.PERSONAL and macro.created_by_id != actor.membership_id:
         raise NotFound(f"No macro with id {macro.pk} in this workspace.")
     with transaction.atomic():
@@ -443,12 +443,6 @@ def _assignee(actor: Actor, action: dict) -> Membership | None:
 def _context(actor: Actor, conversation: Conversation) -> PlaceholderContext:
     agent = Membership.objects.filter(pk=actor.membership_id).first() if actor.membership_id else None
     return PlaceholderContext(conversation=conversation, agent=agent)
-
-
-def _check_same(actor: Actor, *objs: object) -> None:
-    for obj in objs:
-        if obj is not None and getattr(obj, "workspace_id", None) != actor.workspace_id:
-            raise NotFound("No such record in this workspace.")
 
 
 def _save_unique(obj: CannedReply | Macro, message: str, field_name: str) -> None:

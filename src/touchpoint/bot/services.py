@@ -40,7 +40,7 @@ from touchpoint.bot.nlu import (
 from touchpoint.core import audit
 from touchpoint.core.clock import now
 from touchpoint.core.errors import Conflict, NotFound, ValidationFailed
-from touchpoint.core.permissions import Actor, Role
+from touchpoint.core.permissions import Actor, Role, check_same_workspace
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ KEEP: Any = _Keep()
 def create_intent(*, actor: Actor, name: str, examples: Sequence[str], description: str = "",
                   handoff_skill: Skill | None = None) -> Intent:
     actor.require(Role.SUPERVISOR)
-    _check_same(actor, handoff_skill)
+    check_same_workspace(actor, handoff_skill)
     at = now()
     intent = Intent(workspace_id=actor.workspace_id, name=_name(name), description=_description(description),
                     handoff_skill=handoff_skill, created_at=at, updated_at=at)
@@ -113,7 +113,7 @@ def update_intent(*, actor: Actor, intent: Intent, name: str | None = None, desc
     """Change what is given; `handoff_skill=None` removes the skill, leaving it out keeps it. A changed
     intent is used once the workspace's model is trained again."""
     actor.require(Role.SUPERVISOR)
-    _check_same(actor, intent)
+    check_same_workspace(actor, intent)
     if name is not None:
         intent.name = _name(name)
     if description is not None:
@@ -122,7 +122,7 @@ def update_intent(*, actor: Actor, intent: Intent, name: str | None = None, desc
         intent.examples = _examples(actor.workspace_id, intent.name,
                                     intent.examples if examples is None else examples, exclude_id=intent.pk)
     if handoff_skill is not KEEP:
-        _check_same(actor, handoff_skill)
+        check_same_workspace(actor, handoff_skill)
         intent.handoff_skill = handoff_skill
     intent.updated_at = now()
     _save_unique(intent)
@@ -134,7 +134,7 @@ def update_intent(*, actor: Actor, intent: Intent, name: str | None = None, desc
 @transaction.atomic
 def delete_intent(*, actor: Actor, intent: Intent) -> None:
     actor.require(Role.SUPERVISOR)
-    _check_same(actor, intent)
+    check_same_workspace(actor, intent)
     audit.record(workspace_id=actor.workspace_id, actor_id=actor.membership_id, action="bot_intent.deleted",
                  obj=intent, data={"name": intent.name})
     intent.delete()
@@ -477,12 +477,6 @@ def forget_cached_models() -> None:
 
 
 # ---- shared -------------------------------------------------------------------------------------------
-
-
-def _check_same(actor: Actor, *objs: object) -> None:
-    for obj in objs:
-        if obj is not None and getattr(obj, "workspace_id", None) != actor.workspace_id:
-            raise NotFound("No such record in this workspace.")
 
 
 def _save_unique(intent: Intent) -> None:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from enum import StrEnum
 
-from touchpoint.core.errors import PermissionDenied
+from touchpoint.core.errors import NotFound, PermissionDenied
 
 
 class Role(StrEnum):
@@ -39,3 +39,10 @@ class Actor:
 
 def lower_role(a: Role, b: Role) -> Role:
     return a if a.rank <= b.rank else b
+
+
+def check_same_workspace(actor: Actor, *objs: object) -> None:
+    """Every object given (None skipped) is the actor's workspace's, or it answers like an unknown id."""
+    for obj in objs:
+        if obj is not None and getattr(obj, "workspace_id", None) != actor.workspace_id:
+            raise NotFound("No such record in this workspace.")

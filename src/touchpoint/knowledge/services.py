@@ -24,7 +24,7 @@ from touchpoint.core import audit
 from touchpoint.core.clock import now
 from touchpoint.core.errors import Conflict, NotFound, ValidationFailed
 from touchpoint.core.events import publish
-from touchpoint.core.permissions import Actor, Role
+from touchpoint.core.permissions import Actor, Role, check_same_workspace
 from touchpoint.knowledge import conf, embeddings
 from touchpoint.knowledge.errors import RateLimited
 from touchpoint.knowledge.events import ArticleChanged
@@ -90,7 +90,7 @@ def create_category(*, actor: Actor, name: str, locale: str, slug: str | None = 
 def update_category(*, actor: Actor, category: Category, name: str | None = None, slug: str | None = None,
                     description: str | None = None, position: int | None = None) -> Category:
     actor.require(Role.SUPERVISOR)
-    _check_same(actor, category)
+    check_same_workspace(actor, category)
     if name is not None:
         category.name = _category_name(name)
     if slug is not None:
@@ -110,7 +110,7 @@ def update_category(*, actor: Actor, category: Category, name: str | None = None
 def delete_category(*, actor: Actor, category: Category) -> None:
     """Its articles stay, without a category (the help center lists them under "Other articles")."""
     actor.require(Role.SUPERVISOR)
-    _check_same(actor, category)
+    check_same_workspace(actor, category)
     audit.record(workspace_id=actor.workspace_id, actor_id=actor.membership_id, action="knowledge.category_deleted",
                  obj=category, data={"name": category.name, "locale": category.locale})
     category.delete()
@@ -129,7 +129,7 @@ def create_article(
     """A new article, a draft unless `status="published"`. Without a slug one is made from the title
     (with -2, -3 … when taken); a slug that is given and taken is refused (409)."""
     actor.require(Role.SUPERVISOR)
-    _check_same(actor, category, translation_of)
+    check_same_workspace(actor, category, translation_of)
     locale = normalize_locale(locale)
     title = clean_title(title)
     at = now()
@@ -160,7 +160,7 @@ def update_article(
     """Change what is given. A change of title or body keeps the version it replaces as a revision.
     A published article stays published: the change is live at once."""
     actor.require(Role.SUPERVISOR)
-    _check_same(actor, article)
+    check_same_workspace(actor, article)
     article = _locked(article)
     previous = (article.title, article.body, article.author_id, article.updated_at)
     if locale is not None:
@@ -174,10 +174,10 @@ def update_article(
     if position is not None:
         article.position = _position(position)
     if category is not KEEP:
-        _check_same(actor, category)
+        check_same_workspace(actor, category)
         article.category = category
     if translation_of is not KEEP:
-        _check_same(actor, translation_of)
+        check_same_workspace(actor, translation_of)
         article.translation_of = _translation_root(translation_of, article.locale, article)
     article.category = _category_for(article.category, article.locale)
     content_changed = (article.title, body if body is not None else article.body) != previous[:2]
@@ -200,7 +200,7 @@ def update_article(
 @transaction.atomic
 def publish_article(*, actor: Actor, article: Article) -> Article:
     actor.require(Role.SUPERVISOR)
-    _check_same(actor, article)
+    check_same_workspace(actor, article)
     article = _locked(article)
     if article.status == ArticleStatus.PUBLISHED:
         return article  # publishing twice changes nothing
@@ -218,7 +218,7 @@ def publish_article(*, actor: Actor, article: Article) -> Article:
 def unpublish_article(*, actor: Actor, article: Article) -> Article:
     """Back to draft: gone from the help center, search and the bot at once; its history stays."""
     actor.require(Role.SUPERVISOR)
-    _check_same(actor, article)
+    check_same_workspace(actor, article)
     article = _locked(article)
     if article.status == ArticleStatus.DRAFT:
         return article
@@ -235,7 +235,7 @@ def unpublish_article(*, actor: Actor, article: Article) -> Article:
 def delete_article(*, actor: Actor, article: Article) -> None:
     """Gone with its revisions, views and answers (unpublish instead to keep them)."""
     actor.require(Role.SUPERVISOR)
-    _check_same(actor, article)
+    check_same_workspace(actor, article)
     audit.record(workspace_id=actor.workspace_id, actor_id=actor.membership_id, action="knowledge.article_deleted",
                  obj=article, data={"title": article.title, "locale": article.locale, "slug": article.slug})
     article_id = article.pk
@@ -249,7 +249,7 @@ def restore_revision(*, actor: Actor, article: Article, revision: ArticleRevisio
     """Bring back an earlier title and body. The current version becomes a revision in its turn, so a
     restore can itself be undone."""
     actor.require(Role.SUPERVISOR)
-    _check_same(actor, article, revision)
+    check_same_workspace(actor, article, revision)
     if revision.article_id != article.pk:
         raise NotFound(f"Article {article.pk} has no revision {revision.pk}.")
     article = _locked(article)
@@ -546,12 +546,6 @@ def _translation_root(original: Article | None, locale: str, article: Article | 
 def _check_publishable(article: Article) -> None:
     if not article.body_text.strip():
         raise ValidationFailed("Write the article's body before publishing it.", code="empty_article", field="body")
-
-
-def _check_same(actor: Actor, *objs: object) -> None:
-    for obj in objs:
-        if obj is not None and getattr(obj, "workspace_id", None) != actor.workspace_id:
-            raise NotFound("No such record in this workspace.")
 
 
 def _save_unique(obj: Article | Category, message: str) -> None:
