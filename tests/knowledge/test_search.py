@@ -1,10 +1,11 @@
 """Search: the database's full text fused with MiniLM embeddings; what each audience may find."""
 
 import pytest
+from django.db import connection
 
 from touchpoint.core.errors import NotFound, ValidationFailed
 from touchpoint.knowledge import search, services
-from touchpoint.knowledge.models import KnowledgeIndex
+from touchpoint.knowledge.models import KnowledgeIndex, Posting, SearchCollection
 from touchpoint.knowledge.search import ArticleHit, fuse, highlight, query_terms, snippet
 from touchpoint.knowledge.selectors import article_answer, search_articles
 
@@ -66,6 +67,61 @@ def test_another_workspace_finds_nothing_of_ours(desk, other_desk, help_center, 
     assert search_articles(other_desk.id, "return item refund shipping") == []
     with pytest.raises(NotFound):
         article_answer(other_desk.id, help_center["returns"].pk)
+
+
+def test_a_rare_word_weighs_more_than_a_common_one(desk, lexical_only):
+    for n in range(6):
+        write(desk, f"Jacket guide {n}", "Wash the jacket cold. Hang the jacket to dry. Store the jacket flat.")
+    rare = write(desk, "Repairs", "If the zipper of your jacket sticks, rub it with wax.")
+    assert ids(search_articles(desk.id, "jacket zipper"))[0] == rare.pk
+
+
+def test_search_follows_edits_unpublishing_and_deletion(desk, lexical_only):
+    article = write(desk, "Gift wrapping", "We wrap presents in recycled paper.")
+    assert ids(search_articles(desk.id, "presents")) == [article.pk]
+    article = services.update_article(actor=desk.supervisor_actor, article=article, body="We add a handwritten card.")
+    assert search_articles(desk.id, "presents") == [] and ids(search_articles(desk.id, "handwritten")) == [article.pk]
+    article = services.unpublish_article(actor=desk.supervisor_actor, article=article)
+    assert search_articles(desk.id, "handwritten") == []
+    article = services.publish_article(actor=desk.supervisor_actor, article=article)
+    assert ids(search_articles(desk.id, "handwritten")) == [article.pk]
+    services.delete_article(actor=desk.supervisor_actor, article=article)
+    assert search_articles(desk.id, "handwritten") == []
+    assert not Posting.objects.filter(article_id=article.pk).exists()
+    assert not SearchCollection.objects.filter(workspace_id=desk.id).exists()  # the last article went
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the postings are PostgreSQL's index")
+def test_postings_count_title_and_body_words_and_the_collection_its_articles(desk, lexical_only):
+    article = write(desk, "Boots care", "Clean boots with a brush. Boots dry slowly.")
+    postings = {p.lexeme: (p.title_tf, p.body_tf) for p in Posting.objects.filter(article_id=article.pk)}
+    assert postings["boot"] == (1, 2) and postings["brush"] == (0, 1) and postings["care"] == (1, 0)
+    length = sum(t + b for t, b in postings.values())
+    assert {p.length for p in Posting.objects.filter(article_id=article.pk)} == {length}
+    write(desk, "Boots soon", "New boots arrive.", status="draft")
+    internal = write(desk, "Boot returns", "Refund boots.", audience="internal")
+    write(desk, "Bottes", "Nettoyez vos bottes.", locale="fr-CA")
+
+    def collection():
+        return {(c.audience, c.language): (c.documents, c.words) for c in SearchCollection.objects.filter(workspace_id=desk.id)}
+
+    assert collection() == {("public", "en"): (1, length), ("internal", "en"): (1, 4), ("public", "fr"): (1, 3)}
+    services.update_article(actor=desk.supervisor_actor, article=internal, audience="public")
+    assert collection() == {("public", "en"): (2, length + 4), ("public", "fr"): (1, 3)}
+    services.unpublish_article(actor=desk.supervisor_actor, article=article)
+    assert collection() == {("public", "en"): (1, 4), ("public", "fr"): (1, 3)}
+    assert not Posting.objects.filter(article_id=article.pk).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite's FTS5 keeps one set of statistics per table")
+def test_another_workspaces_articles_do_not_move_our_ranking(desk, other_desk, lexical_only):
+    common = write(desk, "Parcel sizes", "A parcel may weigh 20 kg. A large parcel costs more.")
+    rare = write(desk, "Locker pickup", "Collect your parcel from a locker.")
+    before = ids(search_articles(desk.id, "parcel locker"))
+    for n in range(8):
+        write(other_desk, f"Locker {n}", "Locker locker locker, every locker.")
+    assert ids(search_articles(desk.id, "parcel locker")) == before == [rare.pk, common.pk]
+    assert rare.pk not in ids(search_articles(other_desk.id, "parcel locker"))
 
 
 @pytest.mark.parametrize("query", ["", "   ", "🙂🙂", "退货 政策", "возврат товара", "إرجاع", "the of and", "x" * 5000,

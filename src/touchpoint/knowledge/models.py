@@ -3,8 +3,9 @@ what the help center records about its visitors (searches, article views, "did t
 
 Rows are written only through services.py, which renders and sanitizes the Markdown, keeps a revision
 on every change and bumps the workspace's search version. Full-text search is kept by the database
-itself (migration 0002): an FTS5 table maintained by triggers on SQLite, a `search_vector` column
-maintained by a trigger and GIN-indexed on PostgreSQL, so bulk loads are searchable too."""
+itself, so bulk loads are searchable too: an FTS5 table maintained by triggers on SQLite (migrations
+0002-0003); on PostgreSQL a `search_vector` column kept by a trigger, from which another trigger keeps
+the BM25 postings below (migration 0004)."""
 
 from django.db import models
 
@@ -212,3 +213,46 @@ class ArticleView(models.Model):
 
     def __str__(self) -> str:
         return f"view of article {self.article_id}"
+
+
+class SearchCollection(models.Model):
+    """PostgreSQL's BM25 statistics: how many published articles a workspace has per audience and
+    language, and how many indexed words they hold together (for the average length). Kept by a
+    database trigger from the articles' `search_vector`, never written by Python; empty on SQLite, whose
+    FTS5 index keeps its own statistics."""
+
+    pk = models.CompositePrimaryKey("workspace_id", "audience", "language")
+    workspace_id = models.BigIntegerField()
+    audience = models.CharField(max_length=16)
+    language = models.CharField(max_length=8)  # the locale's language: the stemmer its words went through
+    documents = models.PositiveIntegerField()
+    words = models.PositiveBigIntegerField()
+
+    class Meta:
+        db_table = "knowledge_search_collection"
+
+    def __str__(self) -> str:
+        return f"{self.documents} {self.audience} {self.language} articles of workspace {self.workspace_id}"
+
+
+class Posting(models.Model):
+    """One stemmed word of one published article, for PostgreSQL's BM25 ranking: how often it is in the
+    title and in the body, and the article's length (repeated here so a ranking reads only postings).
+    Kept by a database trigger like SearchCollection; the lookup index (workspace, language, word, in
+    byte order so a prefix is a range) is made by migration 0004 on PostgreSQL only."""
+
+    pk = models.CompositePrimaryKey("article_id", "lexeme")
+    article_id = models.BigIntegerField()
+    lexeme = models.TextField()
+    workspace_id = models.BigIntegerField()
+    audience = models.CharField(max_length=16)
+    language = models.CharField(max_length=8)
+    title_tf = models.PositiveIntegerField()
+    body_tf = models.PositiveIntegerField()
+    length = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "knowledge_posting"
+
+    def __str__(self) -> str:
+        return f"{self.lexeme} in article {self.article_id}"

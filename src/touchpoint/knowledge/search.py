@@ -1,8 +1,8 @@
 """Knowledge-base search: the database's full text fused with semantic similarity.
 
-- **Lexical**: SQLite FTS5 ranked by bm25() with the title weighted TITLE_WEIGHT times the body (porter
-  stemming, diacritics folded), or PostgreSQL's `search_vector` (title weight A, body B, stemmed in the
-  article's language) ranked by ts_rank_cd. Words of the query are OR-ed, so a question phrased in a
+- **Lexical**: BM25 with the title weighted TITLE_WEIGHT times the body: SQLite's FTS5 bm25() (porter
+  stemming, diacritics folded), or on PostgreSQL the postings a trigger keeps from each article's
+  `search_vector` (stemmed in the article's language), read through one index. Words of the query are OR-ed, so a question phrased in a
   customer's own words still finds the article that shares its key words; English stop words are dropped.
 - **Semantic** (with the `ml` extra): the query's MiniLM embedding against every embedded passage of the
   workspace's published articles, an article scoring its best passage; below SEMANTIC_MIN_SIMILARITY it
@@ -14,11 +14,14 @@
 Drafts are never searched. The public audience sees public articles only; agents see internal ones too.
 """
 
+import os
 import re
 import threading
 import unicodedata
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -36,9 +39,11 @@ MAX_TERMS = 32
 CANDIDATES = 50  # from each ranking, before fusion
 RRF_K = 60
 TITLE_WEIGHT = 4.0
+BM25_K1, BM25_B = 1.2, 0.75  # the usual saturation and length normalization (SQLite's bm25() uses the same)
 SNIPPET_WORDS = 30
 AUDIENCES = {"public": (Audience.PUBLIC,), "internal": (Audience.INTERNAL,), "all": (Audience.PUBLIC, Audience.INTERNAL)}
 CACHED_WORKSPACES = 32
+SPLIT_ROWS = 8_000  # passages from which the similarities are computed on two threads
 
 _WORD_RE = re.compile(r"[^\W_]+")
 _STOP_WORDS = frozenset("""
@@ -126,18 +131,13 @@ class _Matcher:
         return found
 
 
-def _matches(word: str, terms: list[str]) -> bool:
-    return _Matcher(terms)(word)
+@lru_cache(maxsize=256)
+def _matcher(terms: tuple[str, ...]) -> _Matcher:
+    """One matcher per query's words, so the snippets and highlights of one result decide each word once."""
+    return _Matcher(list(terms))
 
 
 # ---- lexical ranking -----------------------------------------------------------------------------
-
-
-def _language_clause(column: str, locale: str | None) -> tuple[str, list]:
-    if locale is None:
-        return "", []
-    language = language_of(locale)
-    return f" AND ({column} = %s OR {column} LIKE %s)", [language, f"{language}-%"]
 
 
 def lexical_ranking(workspace_id: int, terms: list[str], *, locale: str | None, audiences: tuple[str, ...],
@@ -145,9 +145,8 @@ def lexical_ranking(workspace_id: int, terms: list[str], *, locale: str | None, 
     """Article ids, best first, by the database's full-text rank."""
     if not terms:
         return []
-    marks = ", ".join(["%s"] * len(audiences))
     if connection.vendor == "postgresql":
-        return _postgres_ranking(workspace_id, terms, locale, audiences, marks, locales, limit, list(variants))
+        return _postgres_ranking(workspace_id, terms, locale, audiences, locales, limit, list(variants))
     words = " OR ".join(f'"{t}"*' if len(t) >= 4 else f'"{t}"' for t in terms)
     # The scope tokens (migration 0003: "k5p1", "k5p1en0") keep the match inside the workspace's
     # published articles of the audience (and language), so the wide article rows are never read.
@@ -162,21 +161,58 @@ def lexical_ranking(workspace_id: int, terms: list[str], *, locale: str | None, 
         return [row[0] for row in cursor.fetchall()]
 
 
+# BM25 over the postings (migration 0004). Each query word is stemmed as each language in use stems it
+# and matched with its stem, or as a prefix when the word has four letters or more (as on SQLite); a
+# title occurrence counts TITLE_WEIGHT times. N and the average length are those of the articles the
+# search may return (workspace, audience, language), so no other workspace moves a ranking.
+_POSTGRES_BM25 = f"""
+WITH terms AS (
+    SELECT l.language, v.lexeme,
+           max(CASE WHEN char_length(w.word) >= 4 THEN v.lexeme || chr(1114111) ELSE v.lexeme END) AS upper
+    FROM unnest(%(languages)s::text[]) AS l(language), unnest(%(words)s::text[]) AS w(word),
+         unnest(to_tsvector(knowledge_ts_config(l.language), w.word)) AS v
+    GROUP BY 1, 2
+), postings AS MATERIALIZED (
+    SELECT t.language, t.lexeme AS term, p.article_id, sum(%(title_weight)s::float8 * p.title_tf + p.body_tf) AS tf,
+           min(p.length) AS length
+    -- One index range per word. OFFSET 0 keeps the subquery apart: joined, the planner (which cannot
+    -- size a range whose bounds come from another table) chose a scan of every posting.
+    FROM terms t CROSS JOIN LATERAL (
+        SELECT article_id, title_tf, body_tf, length FROM knowledge_posting
+        WHERE workspace_id = %(workspace)s AND language = t.language AND lexeme >= t.lexeme AND lexeme <= t.upper
+              AND audience = ANY(%(audiences)s)
+        OFFSET 0
+    ) p
+    GROUP BY 1, 2, 3
+), collection AS MATERIALIZED (
+    SELECT language, sum(documents)::float8 AS n, greatest(sum(words)::float8 / sum(documents), 1) AS average
+    FROM knowledge_search_collection
+    WHERE workspace_id = %(workspace)s AND audience = ANY(%(audiences)s) AND language = ANY(%(languages)s)
+    GROUP BY 1
+), weights AS MATERIALIZED (
+    SELECT p.language, p.term, ln(1 + (c.n - count(*) + 0.5) / (count(*) + 0.5)) AS idf, c.average
+    FROM postings p JOIN collection c USING (language)
+    GROUP BY p.language, p.term, c.n, c.average
+)
+SELECT p.article_id FROM postings p JOIN weights w USING (language, term)
+GROUP BY p.article_id
+ORDER BY sum(w.idf * p.tf * ({BM25_K1} + 1) / (p.tf + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * p.length / w.average))) DESC,
+         p.article_id
+LIMIT %(limit)s
+"""
+
+
 def _postgres_ranking(workspace_id: int, terms: list[str], locale: str | None, audiences: tuple[str, ...],
-                      marks: str, locales: list[str], limit: int, variants: list[str]) -> list[int]:
+                      locales: list[str], limit: int, variants: list[str]) -> list[int]:
+    languages = [language_of(locale)] if locale else sorted({language_of(loc) for loc in locales})
+    if not languages:
+        return []  # nothing published
     # The words as typed too: a server without the unaccent extension keeps accents in its index.
     words = list(dict.fromkeys([*terms, *variants]))
-    text = " | ".join(f"{t}:*" if len(t) >= 4 else t for t in words)
-    # The OR of the query as each language in use stems it: an article is indexed in its own language.
-    languages = [language_of(locale)] if locale else sorted({language_of(loc) for loc in locales}) or ["simple"]
-    tsquery = " || ".join(["to_tsquery(knowledge_ts_config(%s), %s)"] * len(languages))
-    where, params = _language_clause("a.locale", locale)
-    sql = (f"SELECT a.id FROM knowledge_article a, (SELECT {tsquery}) AS q(query) "
-           f"WHERE a.workspace_id = %s AND a.status = %s AND a.audience IN ({marks}){where} "
-           "AND a.search_vector @@ q.query ORDER BY ts_rank_cd(a.search_vector, q.query, 1) DESC, a.id LIMIT %s")
-    query_params = [value for language in languages for value in (language, text)]
+    params = {"languages": languages, "words": words, "workspace": workspace_id, "audiences": list(audiences),
+              "title_weight": TITLE_WEIGHT, "limit": limit}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*query_params, workspace_id, ArticleStatus.PUBLISHED, *audiences, *params, limit])
+        cursor.execute(_POSTGRES_BM25, params)
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -194,10 +230,23 @@ class _Snapshot:
     article_ids: np.ndarray | None = None
     languages: np.ndarray | None = None
     audiences: np.ndarray | None = None
+    masks: dict = field(default_factory=dict)  # (audiences, language) → which articles a search may return
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def visible(self, audiences: tuple[str, ...], language: str | None) -> np.ndarray:
+        """The articles of these audiences (and language), as a mask: worked out once per snapshot, since
+        comparing 10,000 strings cost a millisecond a search."""
+        mask = self.masks.get((audiences, language))
+        if mask is None:
+            mask = np.isin(self.audiences, list(audiences))
+            if language is not None:
+                mask &= self.languages == language
+            self.masks[(audiences, language)] = mask
+        return mask
 
 
 _snapshots: "OrderedDict[int, _Snapshot]" = OrderedDict()
+_workers = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="knowledge-semantic")
 _snapshots_lock = threading.Lock()
 
 
@@ -252,18 +301,15 @@ def _build_matrix(workspace_id: int, snapshot: _Snapshot) -> None:
         snapshot.matrix = (np.vstack(vectors) if vectors else np.zeros((0, embeddings.DIMENSIONS), dtype=np.float32))
 
 
-def semantic_ranking(workspace_id: int, vector: np.ndarray, snapshot: _Snapshot, *, locale: str | None,
-                     audiences: tuple[str, ...], limit: int = CANDIDATES) -> list[int]:
-    """Article ids, most similar first, at or above the minimum similarity."""
-    _build_matrix(workspace_id, snapshot)
+def semantic_ranking(vector: np.ndarray, snapshot: _Snapshot, *, locale: str | None, audiences: tuple[str, ...],
+                     limit: int = CANDIDATES) -> list[int]:
+    """Article ids, most similar first, at or above the minimum similarity (the snapshot's matrix built)."""
     assert snapshot.matrix is not None and snapshot.starts is not None and snapshot.article_ids is not None
     if not len(snapshot.article_ids):
         return []
-    passages = snapshot.matrix @ vector
+    passages = _similarities(snapshot.matrix, vector)
     best = np.maximum.reduceat(passages, snapshot.starts)
-    keep = np.isin(snapshot.audiences, list(audiences))
-    if locale is not None:
-        keep &= snapshot.languages == language_of(locale)
+    keep = snapshot.visible(audiences, language_of(locale) if locale is not None else None)
     best = np.where(keep & (best >= conf.semantic_min_similarity()), best, -np.inf)
     count = min(limit, int(np.isfinite(best).sum()))
     if count == 0:
@@ -271,6 +317,16 @@ def semantic_ranking(workspace_id: int, vector: np.ndarray, snapshot: _Snapshot,
     top = np.argpartition(-best, count - 1)[:count]
     top = top[np.argsort(-best[top], kind="stable")]
     return [int(snapshot.article_ids[i]) for i in top]
+
+
+def _similarities(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """matrix @ vector, a large matrix in two halves on two threads (BLAS runs one thread per call here,
+    see touchpoint.core.embeddings): reading 50 MB of passages is most of a semantic ranking."""
+    if len(matrix) < SPLIT_ROWS:
+        return matrix @ vector
+    half = len(matrix) // 2
+    second = _workers.submit(np.dot, matrix[half:], vector)
+    return np.concatenate([matrix[:half] @ vector, second.result()])
 
 
 # ---- fusion, snippets, the whole search ----------------------------------------------------------
@@ -299,13 +355,17 @@ def search(workspace_id: int, query: str, *, locale: str | None = None, audience
     if not query:
         return SearchResult(hits=[], mode=_mode(), terms=[], note=_note())
     audiences = AUDIENCES[audience]
+    # A worker encodes the query while this thread reads the index version and the database ranks the
+    # words: model and database both release the interpreter's lock, so on two cores the search costs
+    # about the longer of the two instead of their sum.
+    encoding = _workers.submit(embeddings.encode_query, query) if embeddings.available() else None
     snapshot = _snapshot(workspace_id)
+    if encoding is not None:
+        _build_matrix(workspace_id, snapshot)  # reads the database: in this thread, never in a worker
     lexical = lexical_ranking(workspace_id, terms, locale=locale, audiences=audiences,
                               locales=snapshot.locales, variants=_typed_words(query, terms))
-    semantic: list[int] = []
-    vector = embeddings.encode_query(query) if embeddings.available() else None
-    if vector is not None:
-        semantic = semantic_ranking(workspace_id, vector, snapshot, locale=locale, audiences=audiences)
+    vector = encoding.result() if encoding is not None else None  # None: the model could not encode it
+    semantic = [] if vector is None else semantic_ranking(vector, snapshot, locale=locale, audiences=audiences)
     fused = fuse(lexical, semantic)[:limit]
     return _result(workspace_id, fused, terms, mode="hybrid" if vector is not None else "lexical")
 
@@ -359,16 +419,16 @@ def snippet(body_text: str, summary: str, terms: list[str], words: int = SNIPPET
     when no word matches (a semantic match)."""
     text = " ".join(body_text[:20_000].split())
     tokens = _tokens(text)
-    matcher = _Matcher(terms) if terms else None
+    matcher = _matcher(tuple(terms)) if terms else None
     hits = [i for i, (_, _, word) in enumerate(tokens) if matcher and matcher(word)]
     if not hits:
         return summary or _cut(text, tokens, 0, words)
+    stems = [_stem(tokens[i][2]) for i in hits]
     best_start, best_key, last = hits[0], (-1, -1), 0
     for n, first in enumerate(hits):  # a window of `words` words starting at each matched word
         while last < len(hits) and hits[last] < first + words:
             last += 1
-        inside = hits[n:last]
-        key = (len({_stem(tokens[i][2]) for i in inside}), len(inside))
+        key = (len(set(stems[n:last])), last - n)
         if key > best_key:
             best_key, best_start = key, first
     start = max(0, min(best_start - words // 4, len(tokens) - words))
@@ -387,7 +447,7 @@ def highlight(text: str, terms: list[str]) -> str:
     """The text as HTML: escaped, then each matched word wrapped in <mark>."""
     out: list[str] = []
     last = 0
-    matcher = _Matcher(terms) if terms else None
+    matcher = _matcher(tuple(terms)) if terms else None
     for start, end, word in _tokens(text):
         if matcher and matcher(word):
             out.append(escape(text[last:start]))
