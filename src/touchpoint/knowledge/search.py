@@ -2,8 +2,9 @@
 
 - **Lexical**: BM25 with the title weighted TITLE_WEIGHT times the body: SQLite's FTS5 bm25() (porter
   stemming, diacritics folded), or on PostgreSQL the postings a trigger keeps from each article's
-  `search_vector` (stemmed in the article's language), read through one index. Words of the query are OR-ed, so a question phrased in a
-  customer's own words still finds the article that shares its key words; English stop words are dropped.
+  `search_vector` (stemmed in the article's language), read through one index. Words of the query are
+  OR-ed, so a question phrased in a customer's own words still finds the article that shares its key
+  words; English stop words are dropped.
 - **Semantic** (with the `ml` extra): the query's MiniLM embedding against every embedded passage of the
   workspace's published articles, an article scoring its best passage; below SEMANTIC_MIN_SIMILARITY it
   is no match. The passages sit in an in-process numpy matrix per workspace, rebuilt when the workspace's
