@@ -1,0 +1,1 @@
+"""The standing security suite: each outside finding, reproduced, so it cannot come back."""
