@@ -79,8 +79,8 @@ def store(slug: str, products: int, orders: int):
     workspace, admin = accounts.create_workspace(name=slug, slug=slug, admin_email=f"admin@{slug}.test",
                                                  admin_password="bench-admin-1")
     actor = actor_for(admin)
-    supervisor = accounts.add_member(actor=actor, email=f"sup@{slug}.test", password="bench-sup-12",
-                                     display_name="Sup", role=Role.SUPERVISOR)
+    supervisor = accounts.seed_member(workspace=workspace, email=f"sup@{slug}.test", password="bench-sup-12",
+                                      display_name="Sup", role=Role.SUPERVISOR)
     rng = random.Random(0)
     names = {"jacket": "Trail Jacket", "tent": "Summit Tent", "boots": "Ridge Boots", "backpack": "Day Pack",
              "sleeping bag": "Night Bag", "gloves": "Warm Gloves", "socks": "Wool Socks", "fleece": "Cosy Fleece"}

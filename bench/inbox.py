@@ -132,8 +132,8 @@ def load(*, conversations: int, messages: int, customers: int, seed: int) -> Des
     workspace, admin = accounts.create_workspace(name="Bench Store", slug="bench", admin_email="admin@bench.example",
                                                  admin_password="bench-admin-1")
     admin_actor = actor_for(admin)
-    agents = [accounts.add_member(actor=admin_actor, email=f"agent{i}@bench.example", password="bench-agent-1",
-                                  display_name=f"Agent {i}") for i in range(8)]
+    agents = [accounts.seed_member(workspace=workspace, email=f"agent{i}@bench.example", password="bench-agent-1",
+                                   display_name=f"Agent {i}") for i in range(8)]
     teams = [accounts.create_team(actor=admin_actor, name=name) for name in ("Orders", "Returns", "Billing", "VIP")]
     for i, team in enumerate(teams):
         accounts.set_team_members(actor=admin_actor, team=team, members=agents[i * 2:i * 2 + 3])

@@ -135,8 +135,8 @@ def make_workspace(slug: str):
 
     workspace, admin = accounts.create_workspace(name=slug, slug=slug, admin_email=f"admin@{slug}.test",
                                                  admin_password="bench-admin-1")
-    supervisor = accounts.add_member(actor=actor_for(admin), email=f"sup@{slug}.test", password="bench-sup-12",
-                                     display_name="Sup", role=Role.SUPERVISOR)
+    supervisor = accounts.seed_member(workspace=workspace, email=f"sup@{slug}.test", password="bench-sup-12",
+                                      display_name="Sup", role=Role.SUPERVISOR)
     _, key = accounts.issue_token(actor=actor_for(admin), name="bench", role=Role.AGENT)
     return workspace, supervisor, key
 

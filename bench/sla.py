@@ -55,10 +55,10 @@ def desk(slug: str, *, policies: bool):
     workspace.holiday_country = "US"
     workspace.save(update_fields=["holiday_country"])
     actor = actor_for(admin)
-    agent = accounts.add_member(actor=actor, email=f"agent@{slug}.test", password="bench-agent-1",
-                                display_name="Agent", role=Role.AGENT)
-    accounts.add_member(actor=actor, email=f"sup@{slug}.test", password="bench-sup-1", display_name="Sup",
-                        role=Role.SUPERVISOR)
+    agent = accounts.seed_member(workspace=workspace, email=f"agent@{slug}.test", password="bench-agent-1",
+                                 display_name="Agent", role=Role.AGENT)
+    accounts.seed_member(workspace=workspace, email=f"sup@{slug}.test", password="bench-sup-1", display_name="Sup",
+                         role=Role.SUPERVISOR)
     if policies:
         routing.save_sla_policy(actor=actor, name="Everyone", first_response_s=4 * 3600, next_response_s=8 * 3600,
                                 resolution_s=3 * 86400)

@@ -54,8 +54,8 @@ workspace, admin = accounts.create_workspace(name="Bench", slug="bench", admin_e
                                              admin_password="admin-pass-1")
 sessions = []
 for i in range({agents}):
-    agent = accounts.add_member(actor=actor_for(admin), email=f"agent{{i}}@bench.test", password="agent-pass-1",
-                                display_name=f"Agent {{i}}", role="agent")
+    agent = accounts.seed_member(workspace=workspace, email=f"agent{{i}}@bench.test", password="agent-pass-1",
+                                 display_name=f"Agent {{i}}", role="agent")
     client = Client()
     client.force_login(agent.user)
     session = client.session

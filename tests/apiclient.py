@@ -94,8 +94,10 @@ def populate(desk: Any) -> dict[str, int]:
     skill = accounts.create_skill(actor=desk.supervisor_actor, name="French")
     token, _ = accounts.issue_token(actor=desk.admin_actor, name="Helpdesk sync", role=Role.AGENT)
     duplicate = create_customer(workspace_id=desk.id, name="Jo (duplicate)", identities=[("phone", "+442079460958")])
+    invitation = accounts.invite_member(actor=desk.admin_actor, email=f"kim@{desk.workspace.slug}.test", display_name="Kim",
+                                        site="http://testserver")
     return {
         "user": desk.agent.pk, "team": team.pk, "skill": skill.pk, "token": token.pk, "customer": customer.pk,
         "identity": customer.identities.get().pk, "conversation": message.conversation_id, "duplicate": duplicate.pk,
-        "message": message.pk,
+        "message": message.pk, "invitation": invitation.pk,
     }

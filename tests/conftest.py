@@ -1,10 +1,13 @@
 """Shared fixtures. A test that needs a server it cannot reach is skipped on a laptop and fails under CI=true."""
 
 import os
+import re
 
 import pytest
+from django.core import mail
 
 from touchpoint.accounts import services as accounts
+from touchpoint.accounts.models import Membership, User
 from touchpoint.accounts.selectors import actor_for
 from touchpoint.core.permissions import Actor, Role
 
@@ -17,6 +20,31 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+INVITATION_LINK = re.compile(r"https?://[^/\s]+/invitations/([A-Za-z0-9_-]+)/")
+
+
+def invitation_link(email: str) -> str:
+    """The link of the last invitation mailed to `email`, read from the mail as its recipient reads it."""
+    for message in reversed(mail.outbox):
+        if email.lower() in (address.lower() for address in message.to):
+            found = INVITATION_LINK.search(message.body)
+            assert found, f"no invitation link in the mail to {email}"
+            return found.group(0)
+    raise AssertionError(f"no invitation was mailed to {email}")
+
+
+def invitation_token(email: str) -> str:
+    return INVITATION_LINK.search(invitation_link(email)).group(1)
+
+
+def join(admin: Actor, *, email: str, display_name: str, role: Role = Role.AGENT, password: str = "") -> Membership:
+    """Someone joins a workspace the only way a person can: an admin invites them and they accept the
+    mailed link, choosing `password` when new to Touchpoint, or signed in as themselves when not."""
+    accounts.invite_member(actor=admin, email=email, display_name=display_name, role=role, site="http://testserver")
+    account = User.objects.filter(email=email.lower()).first()
+    return accounts.accept_invitation(token=invitation_token(email), user=account, password=password)
+
+
 class Desk:
     """A workspace with an admin, a supervisor and two agents, and actors for each."""
 
@@ -26,12 +54,12 @@ class Desk:
             admin_name=f"Admin {slug}",
         )
         self.admin_actor = actor_for(self.admin)
-        self.supervisor = accounts.add_member(actor=self.admin_actor, email=f"sup@{slug}.test", password="sup-pass-12",
-                                              display_name=f"Sam {slug}", role=Role.SUPERVISOR)
-        self.agent = accounts.add_member(actor=self.admin_actor, email=f"ana@{slug}.test", password="agent-pass-1",
-                                         display_name=f"Ana {slug}", role=Role.AGENT)
-        self.agent2 = accounts.add_member(actor=self.admin_actor, email=f"ben@{slug}.test", password="agent-pass-2",
-                                          display_name=f"Ben {slug}", role=Role.AGENT)
+        self.supervisor = join(self.admin_actor, email=f"sup@{slug}.test", password="sup-pass-12",
+                               display_name=f"Sam {slug}", role=Role.SUPERVISOR)
+        self.agent = join(self.admin_actor, email=f"ana@{slug}.test", password="agent-pass-1",
+                          display_name=f"Ana {slug}", role=Role.AGENT)
+        self.agent2 = join(self.admin_actor, email=f"ben@{slug}.test", password="agent-pass-2",
+                           display_name=f"Ben {slug}", role=Role.AGENT)
         self.agent_actor: Actor = actor_for(self.agent)
         self.agent2_actor: Actor = actor_for(self.agent2)
         self.supervisor_actor: Actor = actor_for(self.supervisor)

@@ -10,7 +10,7 @@ import pytest
 from tests.apiclient import api_as, assert_problem, populate, snapshot
 
 UNKNOWN_ID = 987_654_321
-ID_KEYS = ("user", "team", "skill", "token", "customer", "identity", "conversation", "duplicate")
+ID_KEYS = ("user", "team", "skill", "token", "customer", "identity", "conversation", "duplicate", "invitation")
 
 
 class Ids(dict):
@@ -48,8 +48,12 @@ ENDPOINTS = [
     Endpoint("GET", "/workspace"),
     Endpoint("PATCH", "/workspace", lambda i: {"name": "Acme support"}, lambda i: {"timezone": 5}),
     Endpoint("GET", "/users"),
-    Endpoint("POST", "/users", lambda i: {"email": "new@acme.test", "password": "password-123", "display_name": "Nia"},
-             lambda i: {"email": "new@acme.test", "password": "password-123", "display_name": "Nia", "role": 3}, ok=201),
+    Endpoint("POST", "/users", lambda i: {"email": "new@acme.test", "display_name": "Nia"},
+             lambda i: {"email": "new@acme.test", "display_name": "Nia", "role": 3}, ok=202),
+    Endpoint("GET", "/invitations", wrong_query={"status": "lost"}),
+    Endpoint("GET", "/invitations/{invitation}"),
+    Endpoint("POST", "/invitations/{invitation}/resend"),
+    Endpoint("DELETE", "/invitations/{invitation}", ok=204),
     Endpoint("GET", "/users/{user}"),
     Endpoint("PATCH", "/users/{user}", lambda i: {"display_name": "Ana B."}, lambda i: {"is_active": "maybe"}),
     Endpoint("PUT", "/users/{user}/skills", lambda i: [{"skill": i["skill"], "proficiency": 3}],

@@ -632,11 +632,11 @@ def _create_people() -> People:
     )
     admin_actor = actor_for(admin)
     workspace = accounts.update_workspace_settings(actor=admin_actor, workspace=workspace, business_hours=BUSINESS_HOURS)
-    supervisor = accounts.add_member(actor=admin_actor, email=SUPERVISOR.email, password=SUPERVISOR.password,
-                                     display_name=SUPERVISOR.name, role=Role.SUPERVISOR)
+    supervisor = accounts.seed_member(workspace=workspace, email=SUPERVISOR.email, password=SUPERVISOR.password,
+                                      display_name=SUPERVISOR.name, role=Role.SUPERVISOR)
     supervisor_actor = actor_for(supervisor)
     agents = [
-        accounts.add_member(actor=admin_actor, email=p.email, password=p.password, display_name=p.name, role=Role.AGENT)
+        accounts.seed_member(workspace=workspace, email=p.email, password=p.password, display_name=p.name, role=Role.AGENT)
         for p in AGENTS
     ]
     teams = {name: accounts.create_team(actor=supervisor_actor, name=name) for name in TEAMS}

@@ -154,7 +154,13 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 LOGIN_LOCKOUT_FAILURES = int(os.environ.get("LOGIN_LOCKOUT_FAILURES", 5))
 LOGIN_LOCKOUT_WINDOW_S = int(os.environ.get("LOGIN_LOCKOUT_WINDOW_S", 15 * 60))
-AUTH_PASSWORD_VALIDATORS = [{"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"}]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# How long the link in an invitation works; a Resend mails a new link and starts the time again.
+INVITATION_TTL_S = int(os.environ.get("INVITATION_TTL_S", 7 * 24 * 3600))
 
 # ---- conversations ----
 REOPEN_WINDOW_S = int(os.environ.get("REOPEN_WINDOW_S", 3 * 24 * 3600))
@@ -190,6 +196,8 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", 30))  # Django's default waits forever on a stuck relay
+# The sender of the desk's own mail (invitations) in a workspace without an email account of its own.
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Touchpoint <touchpoint@localhost>")
 # A whole incoming mail, as sent (base64 makes a 25 MB attachment about 34 MB); larger is refused (552).
 EMAIL_MAX_MESSAGE_BYTES = int(os.environ.get("EMAIL_MAX_MESSAGE_BYTES", 50 * 1024 * 1024))
 EMAIL_MAX_PARTS = int(os.environ.get("EMAIL_MAX_PARTS", 100))

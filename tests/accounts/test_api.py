@@ -1,14 +1,21 @@
 """API for the workspace, people, teams, skills and tokens: behaviour, roles and workspace isolation."""
 
 import pytest
+from django.core import mail
+from django.test import Client
 
 from tests.apiclient import Api, api_as, assert_problem, populate, snapshot
+from tests.conftest import invitation_link
 from touchpoint.accounts.models import AgentSkill, Membership
 from touchpoint.core.permissions import Role
 
 ADMIN_ONLY = [
     ("PATCH", "/workspace", lambda i: {"name": "Taken over"}),
-    ("POST", "/users", lambda i: {"email": "x@acme.test", "password": "password-123", "display_name": "X"}),
+    ("POST", "/users", lambda i: {"email": "x@acme.test", "display_name": "X"}),
+    ("GET", "/invitations", None),
+    ("GET", "/invitations/{invitation}", None),
+    ("POST", "/invitations/{invitation}/resend", None),
+    ("DELETE", "/invitations/{invitation}", None),
     ("PATCH", "/users/{user}", lambda i: {"role": "admin"}),
     ("GET", "/tokens", None),
     ("POST", "/tokens", lambda i: {"name": "Mine now", "role": "admin"}),
@@ -86,22 +93,72 @@ def test_bad_workspace_settings_are_refused(desk, body, field):
     assert snapshot() == before
 
 
-def test_add_change_and_deactivate_a_person(desk):
+def test_invite_accept_change_and_deactivate_a_person(desk):
     api = api_as(desk.admin)
-    response = api.post("/users", {"email": "Nia@Acme.test", "password": "password-123", "display_name": "Nia"})
-    assert response.status_code == 201
-    nia = response.json()
-    assert (nia["email"], nia["role"], nia["is_active"]) == ("nia@acme.test", "agent", True)
-    assert_problem(api.post("/users", {"email": "nia@acme.test", "password": "password-123", "display_name": "Nia"}),
-                   409, "conflict")
+    response = api.post("/users", {"email": "Nia@Acme.test", "display_name": "Nia"})
+    assert response.status_code == 202
+    invited = response.json()
+    assert (invited["email"], invited["role"], invited["status"]) == ("nia@acme.test", "agent", "pending")
+    assert invited["invited_by"] == desk.admin.pk and invited["sent_at"] and invited["send_error"] == ""
+    assert not Membership.objects.filter(user__email="nia@acme.test").exists()
+    assert_problem(api.post("/users", {"email": "nia@acme.test", "display_name": "Nia"}), 409, "conflict")
+    assert_problem(api.post("/users", {"email": desk.agent.user.email, "display_name": "Ana"}), 409, "conflict")
+
+    accepted = Client().post(invitation_link("nia@acme.test"), {"password": "nias-own-pass", "password_again": "nias-own-pass"})
+    assert accepted.status_code == 302
+    assert api.get(f"/invitations/{invited['id']}").json()["status"] == "accepted"
+    nia = next(u for u in api.get("/users").json() if u["email"] == "nia@acme.test")
     changed = api.patch(f"/users/{nia['id']}", {"role": "supervisor", "display_name": "Nia K."}).json()
     assert (changed["role"], changed["display_name"]) == ("supervisor", "Nia K.")
     assert api.patch(f"/users/{nia['id']}", {"is_active": False}).json()["is_active"] is False
+    # Deactivated: no way back in by a new invitation; an admin reactivates instead.
+    assert "reactivate" in assert_problem(api.post("/users", {"email": "nia@acme.test", "display_name": "Nia"}),
+                                          409)["detail"]
+    assert api.patch(f"/users/{nia['id']}", {"is_active": True}).json()["is_active"] is True
 
 
-def test_short_password_for_a_new_person_is_refused(desk):
-    body = assert_problem(api_as(desk.admin).post("/users", {"email": "n@acme.test", "password": "short", "display_name": "N"}), 422)
-    assert body["errors"][0]["field"] == "password"
+def test_a_password_is_refused_with_a_reason_and_nothing_changes(desk):
+    api = api_as(desk.admin)
+    before = snapshot()
+    body = assert_problem(api.post("/users", {"email": "n@acme.test", "password": "long-enough-1",
+                                              "display_name": "N"}), 422, "validation_failed")
+    assert "chooses their own password" in body["errors"][0]["message"]
+    assert snapshot() == before
+    assert not mail.outbox or all("n@acme.test" not in m.to for m in mail.outbox)
+
+
+def test_resend_gives_a_new_link_and_revoke_closes_it(desk):
+    api = api_as(desk.admin)
+    invitation = api.post("/users", {"email": "kim@acme.test", "display_name": "Kim", "role": "supervisor"}).json()
+    first = invitation_link("kim@acme.test")
+    resent = api.post(f"/invitations/{invitation['id']}/resend")
+    assert resent.status_code == 200 and resent.json()["expires_at"] >= invitation["expires_at"]
+    second = invitation_link("kim@acme.test")
+    assert second != first
+    assert Client().get(first).status_code == 404  # the earlier link no longer opens anything
+    assert Client().get(second).status_code == 200
+    listed = api.get("/invitations", status="pending").json()
+    assert [i["email"] for i in listed] == ["kim@acme.test"]
+
+    assert api.delete(f"/invitations/{invitation['id']}").status_code == 204
+    assert api.get(f"/invitations/{invitation['id']}").json()["status"] == "revoked"
+    closed = Client().get(second)
+    assert closed.status_code == 410 and b"withdrawn" in closed.content
+    assert_problem(api.post(f"/invitations/{invitation['id']}/resend"), 409, "conflict")
+    # Re-invite after a withdrawal: a new invitation, with its own link.
+    assert api.post("/users", {"email": "kim@acme.test", "display_name": "Kim"}).status_code == 202
+    assert api.get("/invitations", status="revoked").json()[0]["id"] == invitation["id"]
+
+
+def test_invitations_of_another_workspace_are_not_there(desk, other_desk):
+    theirs = api_as(other_desk.admin).post("/users", {"email": "kim@globex.test", "display_name": "Kim"}).json()
+    api = api_as(desk.admin)
+    assert "kim@globex.test" not in api.get("/invitations").content.decode()
+    before = snapshot()
+    assert_problem(api.get(f"/invitations/{theirs['id']}"), 404, "not_found")
+    assert_problem(api.post(f"/invitations/{theirs['id']}/resend"), 404, "not_found")
+    assert_problem(api.delete(f"/invitations/{theirs['id']}"), 404, "not_found")
+    assert snapshot() == before
 
 
 def test_the_last_admin_stays_admin_and_nothing_half_changes(desk):

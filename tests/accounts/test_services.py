@@ -1,5 +1,6 @@
 import pytest
 
+from tests.conftest import join
 from touchpoint.accounts import services
 from touchpoint.accounts.models import Membership
 from touchpoint.accounts.selectors import actor_for
@@ -9,7 +10,7 @@ from touchpoint.core.permissions import Role
 
 def test_agent_cannot_do_admin_work(desk):
     with pytest.raises(PermissionDenied):
-        services.add_member(actor=desk.agent_actor, email="x@acme.test", password="password-1", display_name="X")
+        services.invite_member(actor=desk.agent_actor, email="x@acme.test", display_name="X", site="http://testserver")
     with pytest.raises(PermissionDenied):
         services.issue_token(actor=desk.agent_actor, name="t", role=Role.AGENT)
     with pytest.raises(PermissionDenied):
@@ -83,6 +84,5 @@ def test_lockout_after_repeated_failures(db, settings):
 
 
 def test_one_user_in_two_workspaces(desk, other_desk):
-    services.add_member(actor=other_desk.admin_actor, email=desk.agent.user.email, password="ignored-1",
-                        display_name="Ana at Globex")
+    join(other_desk.admin_actor, email=desk.agent.user.email, display_name="Ana at Globex")
     assert Membership.objects.filter(user=desk.agent.user).count() == 2

@@ -10,6 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from tests.apiclient import Api, api_as, assert_problem, populate, snapshot, token_for
+from tests.conftest import join
 from touchpoint.accounts import services as accounts
 from touchpoint.accounts.models import ApiToken
 from touchpoint.conversations.models import Conversation
@@ -95,12 +96,16 @@ def test_a_bad_token_does_not_fall_back_to_the_session(desk):
 
 
 def test_session_works_in_the_workspace_it_chose(desk, other_desk):
-    both = accounts.add_member(actor=other_desk.admin_actor, email=desk.agent.user.email, password="ignored-1",
-                               display_name="Ana at Globex", role=Role.SUPERVISOR)
+    both = join(other_desk.admin_actor, email=desk.agent.user.email, display_name="Ana at Globex",
+                role=Role.SUPERVISOR)
     client = _session_client(desk.agent)
     api = Api(client=client)
-    assert api.get("/me").json()["workspace"]["id"] == desk.id  # no choice yet: the first membership
+    # No choice in the session yet: the workspace last used, here the one just joined.
+    assert api.get("/me").json()["workspace"]["id"] == other_desk.id
     session = client.session
+    session[SESSION_WORKSPACE_KEY] = desk.id
+    session.save()
+    assert api.get("/me").json()["workspace"]["id"] == desk.id
     session[SESSION_WORKSPACE_KEY] = other_desk.id
     session.save()
     me = api.get("/me").json()

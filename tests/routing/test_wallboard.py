@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.apiclient import api_as, assert_problem
-from tests.conftest import Desk
+from tests.conftest import Desk, join
 from touchpoint.accounts import services as accounts
 from touchpoint.conversations.models import Conversation, Message, MessageKind, SenderType, Status
 from touchpoint.customers.services import create_customer
@@ -252,8 +252,7 @@ def _busy(desk: Desk, n: int) -> None:
         _contact(desk, queue, entered=NOW - timedelta(minutes=i + 1))
         _contact(desk, queue, entered=NOW - timedelta(hours=2), waited=15, kind=kind)
         _contact(desk, queue, entered=NOW - timedelta(hours=2), waited=50, kind=kind, state=ContactState.CANCELLED)
-        agent = accounts.add_member(actor=desk.admin_actor, email=f"a{n}-{i}@acme.test", password="agent-pass-9",
-                                    display_name=f"Agent {i}")
+        agent = join(desk.admin_actor, email=f"a{n}-{i}@acme.test", password="agent-pass-9", display_name=f"Agent {i}")
         _status(desk, agent, "online")
         _conversation(desk, kind, assignee=agent)
         _sla(desk, "at_risk", i + 1, assignee=agent)

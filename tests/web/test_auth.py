@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from touchpoint.accounts import services as accounts
+from tests.conftest import join
 from touchpoint.accounts.models import LoginFailure
 from touchpoint.conversations.models import Message
 from touchpoint.core.api import SESSION_WORKSPACE_KEY
@@ -113,8 +113,7 @@ def test_posting_with_the_csrf_token_works(desk, conversation):
 
 
 def test_a_person_in_two_workspaces_switches_between_them(desk, other_desk):
-    accounts.add_member(actor=other_desk.admin_actor, email="ana@acme.test", password="", display_name="Ana at Globex",
-                        role=Role.AGENT)
+    join(other_desk.admin_actor, email="ana@acme.test", display_name="Ana at Globex", role=Role.AGENT)
     client = signed_in(desk.agent)
     page = client.get("/")
     assert b'id="workspace-select"' in page.content

@@ -1,9 +1,11 @@
 """One workspace never reads or changes another's data through the web; agents do no admin work."""
 
 import pytest
+from django.test import Client
 
+from tests.conftest import invitation_link
 from touchpoint.accounts import services as accounts
-from touchpoint.accounts.models import ApiToken, Membership, Team
+from touchpoint.accounts.models import ApiToken, Invitation, Membership, Team
 from touchpoint.conversations.models import Conversation, Message
 from touchpoint.core.permissions import Role
 
@@ -102,21 +104,22 @@ def test_admin_opens_every_settings_page(desk, path):
 def test_agent_cannot_issue_tokens_add_people_or_change_roles(desk):
     client = signed_in(desk.agent)
     assert client.post("/settings/tokens/", {"name": "mine", "role": "admin"}).status_code == 403
-    assert client.post("/settings/users/", {"email": "x@acme.test", "display_name": "X", "role": "admin",
-                                            "password": "password-1"}).status_code == 403
+    assert client.post("/settings/users/", {"email": "x@acme.test", "display_name": "X", "role": "admin"}).status_code == 403
     assert client.post(f"/settings/users/{desk.agent.pk}/role/", {"role": "admin"}).status_code == 403
     assert client.post("/settings/teams/", {"name": "Shadow"}).status_code == 403
     assert not ApiToken.objects.exists() and not Team.objects.exists()
     desk.agent.refresh_from_db()
     assert desk.agent.role == Role.AGENT
     assert not Membership.objects.filter(user__email="x@acme.test").exists()
+    assert not Invitation.objects.filter(email="x@acme.test").exists()
 
 
-def test_admin_adds_a_person_and_changes_a_role(desk):
+def test_admin_invites_a_person_and_changes_a_role(desk):
     client = signed_in(desk.admin)
-    response = client.post("/settings/users/", {"email": "new@acme.test", "display_name": "Nia", "role": "agent",
-                                                 "password": "new-pass-12"})
-    assert response.status_code == 302
+    response = client.post("/settings/users/", {"email": "new@acme.test", "display_name": "Nia", "role": "agent"})
+    assert response.status_code == 200
+    assert b"Invitation mailed to new@acme.test" in response.content
+    Client().post(invitation_link("new@acme.test"), {"password": "new-pass-12", "password_again": "new-pass-12"})
     nia = Membership.objects.get(user__email="new@acme.test")
     client.post(f"/settings/users/{nia.pk}/role/", {"role": "supervisor"})
     nia.refresh_from_db()
@@ -125,7 +128,7 @@ def test_admin_adds_a_person_and_changes_a_role(desk):
 
 def test_adding_a_person_twice_is_a_409_with_the_form_kept(desk):
     response = signed_in(desk.admin).post("/settings/users/", {"email": "ana@acme.test", "display_name": "Ana again",
-                                                               "role": "agent", "password": ""})
+                                                               "role": "agent"})
     assert response.status_code == 409
     assert b"is a member of this workspace already" in response.content
     assert b'value="Ana again"' in response.content

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.conftest import Desk
+from tests.conftest import Desk, join
 from touchpoint.accounts import services as accounts
 from touchpoint.conversations.models import Conversation
 from touchpoint.core.clock import now
@@ -80,8 +80,7 @@ def test_a_supervisor_sees_queues_agents_and_slas(desk, chats):
 @pytest.mark.parametrize("n", [2, 10])
 def test_the_board_query_count_is_pinned(desk, n):
     for i in range(n):
-        member = accounts.add_member(actor=desk.admin_actor, email=f"agent{i}@acme.test", password="agent-pass-9",
-                                     display_name=f"Agent {i}")
+        member = join(desk.admin_actor, email=f"agent{i}@acme.test", password="agent-pass-9", display_name=f"Agent {i}")
         routing.set_presence(actor=desk.admin_actor, membership=member, presence="online")
         queue = routing.save_queue(actor=desk.supervisor_actor, name=f"Queue {i}")
         waiting_contact(desk, queue, f"c{i}@example.com")

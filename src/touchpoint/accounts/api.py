@@ -5,8 +5,10 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from touchpoint.accounts import selectors, services
-from touchpoint.accounts.models import ApiToken, Membership, Team, Workspace
+from touchpoint.accounts.models import ApiToken, Invitation, Membership, Team, Workspace
 from touchpoint.accounts.schemas import (
+    InvitationOut,
+    InvitationStatus,
     MeOut,
     SkillIn,
     SkillLevelIn,
@@ -75,11 +77,15 @@ def list_users(request: HttpRequest) -> QuerySet[Membership]:
     return _users(request)
 
 
-@router.post("/users", response={201: UserOut}, tags=["users"], summary="Add a person (admin)")
+@router.post("/users", response={202: InvitationOut}, tags=["users"], summary="Invite a person (admin)",
+             description="Adding a person is an invitation: the link is mailed to the address (through the "
+                         "workspace's email account when it has one), and the person joins when they accept it, "
+                         "choosing their own password or signing in to the account they have. The answer is the "
+                         "invitation, not a user: see `/invitations`.")
 def add_user(request: HttpRequest, payload: UserIn) -> Status:
-    membership = services.add_member(actor=actor(request), email=payload.email, password=payload.password,
-                                     display_name=payload.display_name, role=payload.role)
-    return Status(201, _user(request, membership.pk))
+    invitation = services.invite_member(actor=actor(request), email=payload.email, display_name=payload.display_name,
+                                        role=payload.role, site=services.desk_address(request))
+    return Status(202, invitation)
 
 
 @router.get("/users/{user_id}", response=UserOut, tags=["users"])
@@ -102,6 +108,43 @@ def set_user_skills(request: HttpRequest, user_id: Id, payload: list[SkillLevelI
     levels = [(selectors.access_skill(who, level.skill), level.proficiency) for level in payload]
     services.set_agent_skills(actor=who, membership=membership, levels=levels)
     return _user(request, user_id)
+
+
+# ---- invitations -------------------------------------------------------------------------------
+
+
+def _admin(request: HttpRequest):
+    who = actor(request)
+    who.require(Role.ADMIN)
+    return who
+
+
+@router.get("/invitations", response=list[InvitationOut], tags=["users"], summary="List invitations (admin)")
+def list_invitations(request: HttpRequest, status: InvitationStatus | None = None) -> list[Invitation]:
+    found = selectors.invitations_for(_admin(request)).order_by("-created_at", "-id")
+    return [i for i in found if status is None or i.status == status]
+
+
+@router.get("/invitations/{invitation_id}", response=InvitationOut, tags=["users"], summary="An invitation (admin)")
+def get_invitation(request: HttpRequest, invitation_id: Id) -> Invitation:
+    return selectors.access_invitation(_admin(request), invitation_id)
+
+
+@router.post("/invitations/{invitation_id}/resend", response=InvitationOut, tags=["users"],
+             summary="Mail a new link (admin)",
+             description="For a pending or expired invitation: a new link with a new expiry; the old link stops working.")
+def resend_invitation(request: HttpRequest, invitation_id: Id) -> Invitation:
+    who = _admin(request)
+    return services.resend_invitation(actor=who, invitation=selectors.access_invitation(who, invitation_id),
+                                      site=services.desk_address(request))
+
+
+@router.delete("/invitations/{invitation_id}", response={204: None}, tags=["users"],
+               summary="Withdraw an invitation (admin)")
+def revoke_invitation(request: HttpRequest, invitation_id: Id) -> Status:
+    who = _admin(request)
+    services.revoke_invitation(actor=who, invitation=selectors.access_invitation(who, invitation_id))
+    return Status(204, None)
 
 
 # ---- teams and skills ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from touchpoint.core.clock import now
 from touchpoint.core.models import WorkspaceScopedQuerySet
 from touchpoint.core.permissions import ROLE_CHOICES, Role
 
@@ -29,6 +30,8 @@ class User(AbstractUser):
     """A person who logs in. What they may do depends on their membership in a workspace."""
 
     email = models.EmailField(unique=True)
+    # Where a new session opens: the workspace this person last chose (switched to, or joined).
+    last_workspace = models.ForeignKey(Workspace, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
 
 class Membership(models.Model):
@@ -120,6 +123,51 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class Invitation(models.Model):
+    """An admin's offer to one email address to join the workspace with a role.
+
+    Nobody joins without accepting: the link mailed to the address carries a random token of which
+    only the SHA-256 is stored, so neither the database nor the admin can open it. A person new to
+    Touchpoint chooses their own password there; someone with an account signs in as themselves."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    display_name = models.CharField(max_length=120)
+    role = models.CharField(max_length=16, choices=ROLE_CHOICES, default=Role.AGENT)
+    invited_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    # The last mailing of the link: when it left, or why it did not (shown beside Resend).
+    sent_at = models.DateTimeField(null=True, blank=True)
+    send_error = models.CharField(max_length=500, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WorkspaceScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # One open invitation per address and workspace: a second is a Resend, not a new link.
+            models.UniqueConstraint(fields=["workspace", "email"], name="invitation_one_open_per_email",
+                                    condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True)),
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.status})"
+
+    @property
+    def status(self) -> str:
+        """pending, expired, accepted or revoked."""
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= now() else "pending"
 
 
 class LoginFailure(models.Model):

@@ -1,10 +1,11 @@
 """What the API says about workspaces, people, teams, skills and tokens."""
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from touchpoint.accounts.models import Membership
 from touchpoint.core.api import Id, Input
@@ -76,10 +77,46 @@ class UserOut(Schema):
 
 
 class UserIn(Input):
+    """An invitation to join: the person chooses their own password (or signs in) when they accept."""
+
     email: str = Field(max_length=254, examples=["ana@example.com"])
-    password: str = Field(min_length=8, max_length=128, description="Used only when the person has no login yet.")
     display_name: LongName
     role: Role = Role.AGENT
+
+    @model_validator(mode="before")
+    @classmethod
+    def no_password(cls, data: object) -> object:
+        if isinstance(data, dict) and "password" in data:
+            # Said plainly, not as an unknown field: a client written for the old API learns why.
+            raise PydanticCustomError(
+                "password_not_accepted",
+                "Passwords are not set here: the person is mailed an invitation and chooses their own "
+                "password when they accept it. Leave out 'password'.",
+            )
+        return data
+
+
+InvitationStatus = Literal["pending", "expired", "accepted", "revoked"]
+
+
+class InvitationOut(Schema):
+    id: int = Field(description="The invitation's id (not a user id: the person is not a member until they accept).")
+    email: str
+    display_name: str
+    role: Role
+    status: InvitationStatus = Field(
+        description="pending until accepted, withdrawn (revoked) or past `expires_at` (expired: resend it).")
+    invited_by: int | None = Field(description="The user id of the admin who invited.")
+    created_at: datetime
+    expires_at: datetime
+    sent_at: datetime | None = Field(description="When the link was last mailed; null when the mail did not go out.")
+    send_error: str = Field(description="Why the last mailing failed, if it did: fix the email account and resend.")
+    accepted_at: datetime | None
+    revoked_at: datetime | None
+
+    @staticmethod
+    def resolve_invited_by(obj) -> int | None:
+        return obj.invited_by_id
 
 
 class UserPatch(Input):

@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from touchpoint.accounts.models import ApiToken, Membership, Skill, Team, User, Workspace
+from touchpoint.accounts.models import ApiToken, Invitation, Membership, Skill, Team, User, Workspace
 from touchpoint.core.errors import NotFound
 from touchpoint.core.permissions import Actor, Role, lower_role
 
@@ -63,15 +63,38 @@ def tokens_for(actor: Actor) -> QuerySet[ApiToken]:
 
 
 def session_membership(user: User, workspace_id: object = None) -> Membership | None:
-    """The active membership a logged-in person works in: the session's chosen workspace, else their first.
+    """The active membership a logged-in person works in: the session's chosen workspace, else the one
+    they last used, else their first.
 
     A session that chose a workspace the person has since left gets None, never another workspace."""
     memberships = Membership.objects.filter(user=user, is_active=True).order_by("pk")
     if workspace_id is not None:
         return memberships.filter(workspace_id=workspace_id).first() if isinstance(workspace_id, int) else None
-    return memberships.first()
+    return memberships.filter(workspace_id=user.last_workspace_id).first() or memberships.first()
+
+
+def open_invitations_for(actor: Actor) -> QuerySet[Invitation]:
+    """Invitations nobody has accepted or withdrawn yet, expired ones included (they can be resent)."""
+    return (Invitation.objects.filter(workspace_id=actor.workspace_id, accepted_at__isnull=True,
+                                      revoked_at__isnull=True)
+            .select_related("invited_by").order_by("-created_at", "-id"))
+
+
+def invitations_for(actor: Actor) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(workspace_id=actor.workspace_id).select_related("invited_by")
+
+
+def access_invitation(actor: Actor, invitation_id: int) -> Invitation:
+    found = invitations_for(actor).filter(pk=invitation_id).first()
+    if found is None:
+        raise NotFound(f"No invitation with id {invitation_id} in this workspace.")
+    return found
 
 
 def memberships_of(user: User) -> QuerySet[Membership]:
     """The workspaces a logged-in person may work in, for the workspace switcher."""
     return Membership.objects.filter(user=user, is_active=True).select_related("workspace").order_by("workspace__name")
+
+
+def has_account(email: str) -> bool:
+    return User.objects.filter(email=email).exists()

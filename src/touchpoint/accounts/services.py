@@ -7,13 +7,19 @@ import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.template.loader import render_to_string
 from django.utils.text import slugify
 
+from touchpoint.accounts.errors import InvitationClosed
 from touchpoint.accounts.models import (
     DEFAULT_BUSINESS_HOURS,
     AgentSkill,
     ApiToken,
+    Invitation,
     LoginFailure,
     Membership,
     Skill,
@@ -21,10 +27,11 @@ from touchpoint.accounts.models import (
     User,
     Workspace,
 )
+from touchpoint.channels.email.outbound import MailNotSent, send_notice
 from touchpoint.core import audit
 from touchpoint.core.clock import now
-from touchpoint.core.errors import Conflict, NotFound, ValidationFailed
-from touchpoint.core.permissions import Actor, Role
+from touchpoint.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from touchpoint.core.permissions import Actor, Role, check_same_workspace
 
 TOKEN_PREFIX = "tp_"
 _HOURS_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -58,6 +65,8 @@ def validate_business_hours(hours: dict) -> dict:
 def create_workspace(
     *, name: str, admin_email: str, admin_password: str, admin_name: str = "", slug: str = "", timezone: str = "UTC"
 ) -> tuple[Workspace, Membership]:
+    """A new workspace and its first admin, by the person at the shell (`touchpoint createworkspace`).
+    The password is used only when the address has no account yet; an existing one keeps its own."""
     slug = slugify(slug or name)[:60]
     if not slug:
         raise ValidationFailed("A workspace needs a name.", field="name")
@@ -68,37 +77,201 @@ def create_workspace(
     workspace = Workspace.objects.create(
         name=name, slug=slug, timezone=validate_timezone(timezone), business_hours=DEFAULT_BUSINESS_HOURS
     )
-    user = _get_or_create_user(email=admin_email, password=admin_password)
+    email = normalize_email(admin_email)
+    user = User.objects.filter(email=email).first() or _create_user(email=email, password=admin_password)
     membership = Membership.objects.create(
         workspace=workspace, user=user, role=Role.ADMIN, display_name=admin_name or user.email.split("@")[0]
     )
+    if user.last_workspace_id is None:
+        user.last_workspace = workspace
+        user.save(update_fields=["last_workspace"])
     return workspace, membership
 
 
-def _get_or_create_user(*, email: str, password: str) -> User:
-    email = User.objects.normalize_email(email).lower()
-    if "@" not in email:
+def normalize_email(email: str) -> str:
+    email = User.objects.normalize_email(email.strip()).lower()
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
         raise ValidationFailed(f"{email!r} is not an email address.", field="email")
-    user = User.objects.filter(email=email).first()
-    if user is None:
-        if len(password) < 8:
-            raise ValidationFailed("A password needs at least 8 characters.", field="password")
-        user = User.objects.create_user(username=email, email=email, password=password)
+    return email
+
+
+def _create_user(*, email: str, password: str) -> User:
+    """A login with a password its owner chose (Django's password validators apply)."""
+    user = User(username=email, email=email)
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as error:
+        raise ValidationFailed(" ".join(error.messages), field="password") from None
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:  # the same address signed up a moment ago, through another invitation
+        raise Conflict(f"{email} has an account already: sign in to accept.", field="email") from None
     return user
 
 
 @transaction.atomic
-def add_member(*, actor: Actor, email: str, password: str, display_name: str, role: Role = Role.AGENT) -> Membership:
-    actor.require(Role.ADMIN)
-    user = _get_or_create_user(email=email, password=password)
-    if Membership.objects.filter(workspace_id=actor.workspace_id, user=user).exists():
-        raise Conflict(f"{user.email} is a member of this workspace already.", field="email")
-    membership = Membership.objects.create(
-        workspace_id=actor.workspace_id, user=user, role=Role(role), display_name=display_name or user.email
-    )
-    audit.record(workspace_id=actor.workspace_id, actor_id=actor.membership_id, action="member.added", obj=membership,
-                 data={"role": membership.role})
+def seed_member(*, workspace: Workspace, email: str, password: str, display_name: str,
+                role: Role = Role.AGENT) -> Membership:
+    """A person for the demo data or a benchmark, loaded by whoever runs them at the shell.
+
+    No view, API or task calls this: in a running desk people join only by accepting an invitation.
+    An address that has an account already keeps its own password."""
+    email = normalize_email(email)
+    user = User.objects.filter(email=email).first() or _create_user(email=email, password=password)
+    membership = Membership.objects.create(workspace=workspace, user=user, role=Role(role),
+                                           display_name=display_name or email)
+    if user.last_workspace_id is None:
+        User.objects.filter(pk=user.pk).update(last_workspace=workspace)
     return membership
+
+
+# ---- invitations -----------------------------------------------------------------------------------
+
+
+def desk_address(request: HttpRequest) -> str:
+    """Where the people invited open their link: PUBLIC_BASE_URL, else the address this request came to."""
+    return settings.PUBLIC_BASE_URL or request.build_absolute_uri("/").rstrip("/")
+
+
+def invite_member(*, actor: Actor, email: str, display_name: str, role: Role = Role.AGENT, site: str) -> Invitation:
+    """Store an invitation and mail its link to the address. Nobody joins until that person accepts.
+
+    `site` is the desk's public address (see `desk_address`), for the link in the mail."""
+    actor.require(Role.ADMIN)
+    email = normalize_email(email)
+    with transaction.atomic():
+        member = Membership.objects.filter(workspace_id=actor.workspace_id, user__email=email).first()
+        if member is not None and member.is_active:
+            raise Conflict(f"{email} is a member of this workspace already.", field="email")
+        if member is not None:
+            raise Conflict(f"{email} was deactivated here: reactivate them in the list of people instead.",
+                           field="email")
+        if Invitation.objects.filter(workspace_id=actor.workspace_id, email=email, accepted_at__isnull=True,
+                                     revoked_at__isnull=True).exists():
+            raise Conflict(f"{email} has an open invitation already: resend it, or revoke it first.", field="email")
+        token = secrets.token_urlsafe(32)
+        invitation = Invitation.objects.create(
+            workspace_id=actor.workspace_id, email=email, display_name=(display_name or "").strip()[:120] or email,
+            role=Role(role), invited_by_id=actor.membership_id, token_hash=hash_token(token),
+            expires_at=now() + timedelta(seconds=settings.INVITATION_TTL_S),
+        )
+        audit.record(workspace_id=actor.workspace_id, actor_id=actor.membership_id, action="invitation.sent",
+                     obj=invitation, data={"email": email, "role": invitation.role})
+    _mail_invitation(invitation, token, site)  # after the commit: a link always names a stored invitation
+    return invitation
+
+
+def resend_invitation(*, actor: Actor, invitation: Invitation, site: str) -> Invitation:
+    """A new link with a new expiry, mailed again; the earlier link stops working. Re-invites after expiry."""
+    actor.require(Role.ADMIN)
+    check_same_workspace(actor, invitation)
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.status in ("accepted", "revoked"):
+            raise Conflict(f"This invitation was {invitation.status}; invite {invitation.email} again instead.")
+        token = secrets.token_urlsafe(32)
+        invitation.token_hash = hash_token(token)
+        invitation.expires_at = now() + timedelta(seconds=settings.INVITATION_TTL_S)
+        invitation.save(update_fields=["token_hash", "expires_at"])
+        audit.record(workspace_id=actor.workspace_id, actor_id=actor.membership_id, action="invitation.resent",
+                     obj=invitation)
+    _mail_invitation(invitation, token, site)
+    return invitation
+
+
+@transaction.atomic
+def revoke_invitation(*, actor: Actor, invitation: Invitation) -> Invitation:
+    actor.require(Role.ADMIN)
+    check_same_workspace(actor, invitation)
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at is not None:
+        raise Conflict(f"{invitation.email} accepted already: deactivate them in the list of people instead.")
+    if invitation.revoked_at is None:
+        invitation.revoked_at = now()
+        invitation.save(update_fields=["revoked_at"])
+        audit.record(workspace_id=actor.workspace_id, actor_id=actor.membership_id, action="invitation.revoked",
+                     obj=invitation)
+    return invitation
+
+
+def open_invitation(token: str) -> Invitation:
+    """The invitation a link's token opens, while it can still be accepted; else why not."""
+    invitation = (Invitation.objects.select_related("workspace", "invited_by")
+                  .filter(token_hash=hash_token(token or "")).first())
+    if invitation is None:
+        raise NotFound("This invitation link is not valid: open the whole link from the mail, or ask for a new one.")
+    if invitation.status == "accepted":
+        raise InvitationClosed("This invitation has been accepted already: sign in instead.")
+    if invitation.status == "revoked":
+        raise InvitationClosed("This invitation was withdrawn. Ask an admin of the workspace if you should join.")
+    if invitation.status == "expired":
+        raise InvitationClosed("This invitation has expired. Ask the admin who invited you to send a new one.")
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation(*, token: str, user: User | None = None, password: str = "") -> Membership:
+    """The invited person joins. `user` is who is signed in, if anyone.
+
+    An address that has an account joins only when its owner, signed in, accepts: no password is
+    taken for it here. An address new to Touchpoint gets an account with the password its owner
+    chooses now."""
+    invitation = open_invitation(token)
+    invitation = Invitation.objects.select_for_update().select_related("workspace").get(pk=invitation.pk)
+    if invitation.status != "pending":  # accepted or withdrawn while we looked
+        raise InvitationClosed("This invitation is no longer open.")
+    account = User.objects.filter(email=invitation.email).first()
+    signed_in = user if user is not None and user.is_authenticated else None
+    if account is not None and (signed_in is None or signed_in.pk != account.pk):
+        raise PermissionDenied(f"{invitation.email} has a Touchpoint account: sign in as {invitation.email} to "
+                               "accept.", code="sign_in_to_accept")
+    if account is None:
+        if signed_in is not None:
+            raise PermissionDenied(f"This invitation is for {invitation.email}, and you are signed in as "
+                                   f"{signed_in.email}: sign out first.", code="signed_in_as_someone_else")
+        account = _create_user(email=invitation.email, password=password)
+    if Membership.objects.filter(workspace_id=invitation.workspace_id, user=account).exists():
+        raise Conflict(f"{account.email} is a member of {invitation.workspace.name} already.")
+    membership = Membership.objects.create(workspace_id=invitation.workspace_id, user=account,
+                                           role=invitation.role, display_name=invitation.display_name)
+    invitation.accepted_at = now()
+    invitation.accepted_by = account
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    account.last_workspace_id = invitation.workspace_id
+    account.save(update_fields=["last_workspace"])
+    audit.record(workspace_id=invitation.workspace_id, actor_id=membership.pk, action="invitation.accepted",
+                 obj=invitation, data={"role": membership.role})
+    return membership
+
+
+def remember_workspace(*, user: User, workspace_id: int) -> None:
+    """The workspace a person chose: the next session opens there."""
+    if user.last_workspace_id != workspace_id:
+        user.last_workspace_id = workspace_id
+        User.objects.filter(pk=user.pk).update(last_workspace_id=workspace_id)
+
+
+def _mail_invitation(invitation: Invitation, token: str, site: str) -> None:
+    """Mail the link, and note on the invitation whether it left (an admin sees why not, and resends)."""
+    workspace = invitation.workspace
+    inviter = invitation.invited_by.display_name if invitation.invited_by else "An admin"
+    expires = invitation.expires_at.astimezone(zoneinfo.ZoneInfo(workspace.timezone))
+    body = render_to_string("accounts/invitation_mail.txt", {
+        "invitation": invitation, "workspace": workspace, "inviter": inviter, "expires": expires,
+        "link": f"{site.rstrip('/')}/invitations/{token}/", "role": invitation.get_role_display().lower(),
+    })
+    try:
+        send_notice(workspace_id=workspace.pk, to=invitation.email, body=body,
+                    subject=f"{inviter} invites you to {workspace.name} on Touchpoint")
+    except MailNotSent as error:
+        Invitation.objects.filter(pk=invitation.pk).update(sent_at=None, send_error=str(error)[:500])
+        invitation.sent_at, invitation.send_error = None, str(error)[:500]
+        return
+    sent_at = now()
+    Invitation.objects.filter(pk=invitation.pk).update(sent_at=sent_at, send_error="")
+    invitation.sent_at, invitation.send_error = sent_at, ""
 
 
 @transaction.atomic

@@ -63,9 +63,10 @@ def _choose_membership(request: HttpRequest) -> bool:
     memberships = list(memberships_of(request.user))
     if not memberships:
         return False
-    chosen = request.session.get(SESSION_WORKSPACE_KEY)
+    # The session's choice; a new session opens where the person last worked, not wherever sorts first.
+    chosen = request.session.get(SESSION_WORKSPACE_KEY, request.user.last_workspace_id)
     membership = next((m for m in memberships if m.workspace_id == chosen), memberships[0])
-    if chosen != membership.workspace_id:
+    if request.session.get(SESSION_WORKSPACE_KEY) != membership.workspace_id:
         request.session[SESSION_WORKSPACE_KEY] = membership.workspace_id
     request.membership = membership
     request.memberships = memberships

@@ -102,12 +102,27 @@ class TagsForm(forms.Form):
         return [n.strip() for n in self.cleaned_data["add"].split(",") if n.strip()]
 
 
-class AddMemberForm(forms.Form):
-    email = forms.EmailField()
+class InviteForm(forms.Form):
+    email = forms.EmailField(max_length=254)
     display_name = forms.CharField(max_length=120)
     role = forms.ChoiceField(choices=ROLE_CHOICES)
-    password = forms.CharField(required=False, max_length=128, strip=False,
-                               help_text="For a person new to Touchpoint: at least 8 characters.")
+
+
+class AccessForm(forms.Form):
+    is_active = forms.TypedChoiceField(choices=[("1", "Active"), ("0", "Deactivated")], coerce=lambda v: v == "1")
+
+
+class NewPasswordForm(forms.Form):
+    """The password a person chooses for the account an invitation makes them."""
+
+    password = forms.CharField(max_length=128, strip=False)
+    password_again = forms.CharField(max_length=128, strip=False, label="Password again")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("password_again"):
+            raise forms.ValidationError({"password_again": "The two passwords differ; type the same one twice."})
+        return data
 
 
 class RoleForm(forms.Form):

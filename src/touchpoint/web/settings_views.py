@@ -1,4 +1,4 @@
-"""Workspace settings: people and roles, teams, API tokens. Admins only, except teams (supervisors too).
+"""Workspace settings: people, roles and invitations, teams, API tokens. Admins only, except teams (supervisors too).
 The services check the role again: these pages are a door, not the lock."""
 
 from django.http import HttpResponse
@@ -8,10 +8,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from touchpoint.accounts import services as accounts
 from touchpoint.accounts.selectors import (
+    access_invitation,
     access_membership,
     access_team,
     access_token,
     memberships_for,
+    open_invitations_for,
     teams_for,
     tokens_for,
 )
@@ -25,28 +27,35 @@ def _page(request: DeskRequest, template: str, context: dict, status: int = 200)
     return render(request, template, {"roles": ROLE_CHOICES, **context}, status=status)
 
 
-# ---- people and roles ----------------------------------------------------------------------------
+# ---- people, roles and invitations ---------------------------------------------------------------
 
 
-def _users_page(request: DeskRequest, error: str = "", status: int = 200, form_data: dict | None = None) -> HttpResponse:
-    members = memberships_for(request.actor).prefetch_related("teams").order_by("display_name")
-    return _page(request, "web/settings_users.html", {"section": "users", "members": members, "error": error, "form_data": form_data or {}},
-                 status)
+def _users_page(request: DeskRequest, error: str = "", status: int = 200, form_data: dict | None = None,
+                notice: str = "") -> HttpResponse:
+    members = memberships_for(request.actor).prefetch_related("teams").order_by("-is_active", "display_name")
+    return _page(request, "web/settings_users.html", {
+        "section": "users", "members": members, "invitations": open_invitations_for(request.actor),
+        "error": error, "notice": notice, "form_data": form_data or {},
+    }, status)
 
 
 @require_http_methods(["GET", "POST"])
 @desk_view(Role.ADMIN)
 def users(request: DeskRequest) -> HttpResponse:
+    """The people of the workspace; a POST invites someone (they join when they accept the mailed link)."""
     if request.method == "GET":
         return _users_page(request)
     try:
-        data = forms.cleaned(forms.AddMemberForm(request.POST))
-        accounts.add_member(actor=request.actor, email=data["email"], password=data["password"],
-                            display_name=data["display_name"], role=Role(data["role"]))
+        data = forms.cleaned(forms.InviteForm(request.POST))
+        invitation = accounts.invite_member(actor=request.actor, email=data["email"], display_name=data["display_name"],
+                                            role=Role(data["role"]), site=accounts.desk_address(request))
     except DomainError as error:
         kept = {k: request.POST.get(k, "") for k in ("email", "display_name", "role")}
         return _users_page(request, error.message, error.status, kept)
-    return redirect("/settings/users/")
+    if invitation.send_error:
+        return _users_page(request, f"The invitation to {invitation.email} is saved, but its mail did not go out: "
+                           f"{invitation.send_error}. Check the email account, then Resend.")
+    return _users_page(request, notice=f"Invitation mailed to {invitation.email}. They join when they accept it.")
 
 
 @require_POST
@@ -56,6 +65,45 @@ def set_role(request: DeskRequest, membership_id: int) -> HttpResponse:
     try:
         role = forms.cleaned(forms.RoleForm(request.POST))["role"]
         accounts.set_role(actor=request.actor, membership=membership, role=Role(role))
+    except DomainError as error:
+        return _users_page(request, error.message, error.status)
+    return redirect("/settings/users/")
+
+
+@require_POST
+@desk_view(Role.ADMIN)
+def set_access(request: DeskRequest, membership_id: int) -> HttpResponse:
+    """Deactivate (signed out of this workspace at once) or reactivate a person."""
+    membership = access_membership(request.actor, membership_id)
+    try:
+        is_active = forms.cleaned(forms.AccessForm(request.POST))["is_active"]
+        accounts.update_member(actor=request.actor, membership=membership, is_active=is_active)
+    except DomainError as error:
+        return _users_page(request, error.message, error.status)
+    return redirect("/settings/users/")
+
+
+@require_POST
+@desk_view(Role.ADMIN)
+def resend_invitation(request: DeskRequest, invitation_id: int) -> HttpResponse:
+    invitation = access_invitation(request.actor, invitation_id)
+    try:
+        invitation = accounts.resend_invitation(actor=request.actor, invitation=invitation,
+                                                site=accounts.desk_address(request))
+    except DomainError as error:
+        return _users_page(request, error.message, error.status)
+    if invitation.send_error:
+        return _users_page(request, f"The mail to {invitation.email} did not go out: {invitation.send_error}. "
+                           "Check the email account, then Resend.")
+    return _users_page(request, notice=f"A new link went to {invitation.email}; the earlier one no longer works.")
+
+
+@require_POST
+@desk_view(Role.ADMIN)
+def revoke_invitation(request: DeskRequest, invitation_id: int) -> HttpResponse:
+    invitation = access_invitation(request.actor, invitation_id)
+    try:
+        accounts.revoke_invitation(actor=request.actor, invitation=invitation)
     except DomainError as error:
         return _users_page(request, error.message, error.status)
     return redirect("/settings/users/")

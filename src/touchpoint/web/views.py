@@ -18,7 +18,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from touchpoint.accounts.selectors import access_team, memberships_for, teams_for
-from touchpoint.accounts.services import clear_login_failures, is_locked_out, record_login_failure
+from touchpoint.accounts.services import (
+    clear_login_failures,
+    is_locked_out,
+    record_login_failure,
+    remember_workspace,
+)
 from touchpoint.commerce.selectors import recent_orders
 from touchpoint.conversations import services as conversations
 from touchpoint.conversations.models import Channel, Conversation, Priority, Status
@@ -93,7 +98,11 @@ def _login_refused(request: HttpRequest, next_url: str, error: str, status: int,
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
+    next_url = request.POST.get("next", "")
     logout(request)
+    # Only back to a page of ours (an invitation to accept as someone else), never elsewhere.
+    if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        return redirect(next_url)
     return redirect("/login/")
 
 
@@ -105,6 +114,7 @@ def switch_workspace(request: DeskRequest) -> HttpResponse:
     if membership is None:
         raise NotFound("You are not a member of that workspace.")
     request.session[SESSION_WORKSPACE_KEY] = membership.workspace_id
+    remember_workspace(user=request.user, workspace_id=membership.workspace_id)
     return redirect("/")
 
 

@@ -31,8 +31,8 @@ from touchpoint.channels.webchat.services import create_widget
 from touchpoint.core.api import SESSION_WORKSPACE_KEY
 workspace, admin = accounts.create_workspace(name="Scale", slug="scale", admin_email="admin@scale.test",
                                              admin_password="admin-pass-1")
-agent = accounts.add_member(actor=actor_for(admin), email="ana@scale.test", password="agent-pass-1",
-                            display_name="Ana", role="agent")
+agent = accounts.seed_member(workspace=workspace, email="ana@scale.test", password="agent-pass-1",
+                             display_name="Ana", role="agent")
 widget = create_widget(actor=actor_for(admin), name="Shop", config={"always_online": True})
 client = Client()
 client.force_login(agent.user)

@@ -129,3 +129,26 @@ def _connection(account: ChannelAccount):
         username=relay.get("username", ""), password=account.secret if relay.get("username") else "",
         use_tls=security == "starttls", use_ssl=security == "ssl", timeout=settings.EMAIL_TIMEOUT,
     )
+
+
+class MailNotSent(Exception):
+    """A notice the relay did not take; the message says why, for the person who asked for it."""
+
+
+def send_notice(*, workspace_id: int, to: str, subject: str, body: str) -> None:
+    """Mail from the desk itself rather than from a conversation (an invitation to join): from the
+    workspace's email account and through its relay when it has an active one, else from
+    DEFAULT_FROM_EMAIL through the server's configured email backend."""
+    account = (ChannelAccount.objects.filter(workspace_id=workspace_id, kind=Channel.EMAIL, is_active=True)
+               .select_related("workspace").order_by("pk").first())
+    if account is not None:
+        sender = formataddr((clean_line(account.workspace.name)[:100], account.address))
+        connection = _connection(account)
+    else:
+        sender, connection = settings.DEFAULT_FROM_EMAIL, get_connection(fail_silently=False)
+    mail = EmailMultiAlternatives(subject=clean_line(subject)[:250], body=body, from_email=sender,
+                                  to=[clean_line(to)], connection=connection)
+    try:
+        mail.send()
+    except (BadHeaderError, smtplib.SMTPException, OSError) as error:
+        raise MailNotSent(f"The mail server did not take the mail: {error}") from error
