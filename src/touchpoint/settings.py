@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "ninja",  # serves the API docs' assets locally instead of from a CDN
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "touchpoint.core",
     "touchpoint.accounts",
     "touchpoint.customers",
@@ -152,8 +153,24 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _bool("SECURE_COOKIES", False)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Sign-in limits (touchpoint.accounts.login_limits): failures per account-and-address pair, per
+# address, and the window they count in (a lock lasts that long).
 LOGIN_LOCKOUT_FAILURES = int(os.environ.get("LOGIN_LOCKOUT_FAILURES", 5))
+LOGIN_LOCKOUT_ADDRESS_FAILURES = int(os.environ.get("LOGIN_LOCKOUT_ADDRESS_FAILURES", 20))
 LOGIN_LOCKOUT_WINDOW_S = int(os.environ.get("LOGIN_LOCKOUT_WINDOW_S", 15 * 60))
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "touchpoint.accounts.login_limits.LoginLimits"
+AXES_LOCKOUT_PARAMETERS = "touchpoint.accounts.login_limits.lockout_parameters"
+AXES_FAILURE_LIMIT = "touchpoint.accounts.login_limits.failure_limit"
+AXES_COOLOFF_TIME = "touchpoint.accounts.login_limits.window"
+AXES_CLIENT_IP_CALLABLE = "touchpoint.accounts.login_limits.client_address"
+AXES_RESET_ON_SUCCESS = True  # for the pair only: see LoginLimits.reset_user_attempts
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # a lock ends one window after it began
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+# The login view turns a lock into its own page (429), so Axes' middleware, which would, is not used.
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

@@ -72,17 +72,6 @@ def test_workspace_settings_are_validated(desk):
     assert desk.workspace.timezone == "Europe/Paris"
 
 
-def test_lockout_after_repeated_failures(db, settings):
-    settings.LOGIN_LOCKOUT_FAILURES = 3
-    for _ in range(2):
-        services.record_login_failure(username="Jo@x.test", ip="127.0.0.1")
-    assert not services.is_locked_out("jo@x.test")
-    services.record_login_failure(username="jo@x.test", ip="127.0.0.1")
-    assert services.is_locked_out("JO@x.test")
-    services.clear_login_failures(username="jo@x.test")
-    assert not services.is_locked_out("jo@x.test")
-
-
 def test_one_user_in_two_workspaces(desk, other_desk):
     join(other_desk.admin_actor, email=desk.agent.user.email, display_name="Ana at Globex")
     assert Membership.objects.filter(user=desk.agent.user).count() == 2

@@ -1,11 +1,11 @@
 """Signing in and out, lockout, CSRF, sessions and the workspace switcher."""
 
 import pytest
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.test import Client
 
 from tests.conftest import join
-from touchpoint.accounts.models import LoginFailure
 from touchpoint.conversations.models import Message
 from touchpoint.core.api import SESSION_WORKSPACE_KEY
 from touchpoint.core.permissions import Role
@@ -55,11 +55,13 @@ def test_wrong_password_is_refused_and_counted(client, desk):
     response = sign_in(client, "ana@acme.test", "wrong")
     assert response.status_code == 401
     assert b"Wrong email or password." in response.content
-    assert LoginFailure.objects.filter(username="ana@acme.test").count() == 1
+    attempt = AccessAttempt.objects.get(username="ana@acme.test")
+    assert (attempt.ip_address, attempt.failures_since_start) == ("127.0.0.1", 1)
+    assert "wrong" not in attempt.post_data  # the password tried is never kept
     assert "_auth_user_id" not in client.session
 
 
-def test_repeated_failures_lock_the_account_even_for_the_right_password(client, desk, settings):
+def test_repeated_failures_lock_the_account_here_even_for_the_right_password(client, desk, settings):
     settings.LOGIN_LOCKOUT_FAILURES = 3
     settings.LOGIN_LOCKOUT_WINDOW_S = 600
     for _ in range(2):
@@ -76,7 +78,7 @@ def test_repeated_failures_lock_the_account_even_for_the_right_password(client, 
 def test_successful_login_clears_earlier_failures(client, desk):
     sign_in(client, "ana@acme.test", "wrong")
     sign_in(client, "ana@acme.test", "agent-pass-1")
-    assert not LoginFailure.objects.filter(username="ana@acme.test").exists()
+    assert not AccessAttempt.objects.filter(username="ana@acme.test").exists()
 
 
 def test_logout_needs_post_and_ends_the_session(desk):

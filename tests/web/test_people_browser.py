@@ -123,3 +123,23 @@ def test_invite_resend_accept_and_deactivate(server, desk, browser, size):  # no
     assert admin.problems == [] and kim.problems == []
     admin.context.close()
     kim.context.close()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_login_page_says_why_and_how_long_when_signing_in_is_locked(server, desk, browser, size, settings):  # noqa: F811
+    from playwright.sync_api import expect
+
+    settings.LOGIN_LOCKOUT_FAILURES = 2
+    person = Person(browser, server, size)
+    page = person.page
+    page.goto(f"{server}/login/")
+    for password in ("wrong-1", "wrong-2"):
+        page.fill("#login-email", "ana@acme.test")
+        page.fill("#login-password", password)
+        page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("[role=alert]")).to_contain_text("locked for 15 minutes")
+    assert page.locator("#login-email").input_value() == "ana@acme.test"
+    assert_usable(page, page.get_by_role("button", name="Sign in"))
+    person.shot("login-locked")
+    assert person.problems == []
+    person.context.close()

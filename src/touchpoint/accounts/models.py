@@ -169,13 +169,3 @@ class Invitation(models.Model):
             return "revoked"
         return "expired" if self.expires_at <= now() else "pending"
 
-
-class LoginFailure(models.Model):
-    """Failed logins, kept to lock an account out after repeated failures."""
-
-    username = models.CharField(max_length=150, db_index=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    at = models.DateTimeField(db_index=True)
-
-    def __str__(self) -> str:
-        return f"{self.username} at {self.at:%Y-%m-%d %H:%M}"

@@ -20,7 +20,6 @@ from touchpoint.accounts.models import (
     AgentSkill,
     ApiToken,
     Invitation,
-    LoginFailure,
     Membership,
     Skill,
     Team,
@@ -425,19 +424,6 @@ def authenticate_token(key: str) -> ApiToken | None:
         # Written at most once a minute per token, so reads stay reads.
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now())
     return token
-
-
-def record_login_failure(*, username: str, ip: str | None) -> None:
-    LoginFailure.objects.create(username=username.lower(), ip=ip, at=now())
-
-
-def clear_login_failures(*, username: str) -> None:
-    LoginFailure.objects.filter(username=username.lower()).delete()
-
-
-def is_locked_out(username: str) -> bool:
-    since = now() - timedelta(seconds=settings.LOGIN_LOCKOUT_WINDOW_S)
-    return LoginFailure.objects.filter(username=username.lower(), at__gte=since).count() >= settings.LOGIN_LOCKOUT_FAILURES
 
 
 def _same_workspace(actor: Actor, *objs: object) -> None:

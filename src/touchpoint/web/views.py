@@ -18,12 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from touchpoint.accounts.selectors import access_team, memberships_for, teams_for
-from touchpoint.accounts.services import (
-    clear_login_failures,
-    is_locked_out,
-    record_login_failure,
-    remember_workspace,
-)
+from touchpoint.accounts.services import remember_workspace
 from touchpoint.commerce.selectors import recent_orders
 from touchpoint.conversations import services as conversations
 from touchpoint.conversations.models import Channel, Conversation, Priority, Status
@@ -73,23 +68,19 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _login_refused(request, next_url, "Enter your email and password.", 400)
     email = form.cleaned_data["email"].strip().lower()
-    if is_locked_out(email):
-        return _login_refused(request, next_url, _locked_message(), 429, email)
     user = authenticate(request, username=email, password=form.cleaned_data["password"])
+    if getattr(request, "axes_locked_out", False):  # too many failures for this account here, or from here
+        return _login_refused(request, next_url, _locked_message(), 429, email)
     if user is None:
-        record_login_failure(username=email, ip=request.META.get("REMOTE_ADDR"))
-        if is_locked_out(email):
-            return _login_refused(request, next_url, _locked_message(), 429, email)
         return _login_refused(request, next_url, "Wrong email or password.", 401, email)
-    clear_login_failures(username=email)
     login(request, user)  # a new session key: a session id planted before login is worthless
     return HttpResponseRedirect(next_url)
 
 
 def _locked_message() -> str:
     minutes = math.ceil(settings.LOGIN_LOCKOUT_WINDOW_S / 60)
-    return (f"Too many failed sign-ins: this account is locked for {minutes} minutes. "
-            "Wait, or ask an admin to help.")
+    return (f"Too many failed sign-ins: signing in from here is locked for {minutes} minutes. "
+            "Wait and try again, or ask whoever runs your Touchpoint to lift the lock.")
 
 
 def _login_refused(request: HttpRequest, next_url: str, error: str, status: int, email: str = "") -> HttpResponse:
