@@ -35,11 +35,13 @@ def session_cookie(membership) -> str:
 
 
 async def open_socket(membership=None, *, last_event_id: int | None = None, origin: bytes = b"http://testserver",
-                      expect_hello: bool = True) -> WebsocketCommunicator:
+                      expect_hello: bool = True, session_key: str | None = None) -> WebsocketCommunicator:
+    """A socket signed in as `membership` (a session of its own), or with the session `session_key`."""
     headers = [(b"origin", origin), (b"host", b"testserver")]
-    if membership is not None:
-        key = await sync_to_async(session_cookie)(membership)
-        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode()))
+    if membership is not None and session_key is None:
+        session_key = await sync_to_async(session_cookie)(membership)
+    if session_key is not None:
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_key}".encode()))
     query = "?" + urlencode({"last_event_id": last_event_id}) if last_event_id is not None else ""
     socket = WebsocketCommunicator(application, f"/ws/agent/{query}", headers=headers)
     connected, code = await socket.connect(timeout=3)

@@ -143,3 +143,22 @@ def test_the_login_page_says_why_and_how_long_when_signing_in_is_locked(server, 
     person.shot("login-locked")
     assert person.problems == []
     person.context.close()
+
+
+def test_a_deactivated_agents_open_inbox_ends_at_once(server, desk, browser):  # noqa: F811
+    """The socket closes and the page reloads to say why, with no further live event shown."""
+    import threading
+
+    from playwright.sync_api import expect
+
+    from tests.web.test_browser import Agent
+    from touchpoint.accounts import services as accounts
+
+    ben = Agent(browser, server, "ben@acme.test", "agent-pass-2")
+    worker = threading.Thread(target=accounts.update_member,
+                              kwargs={"actor": desk.admin_actor, "membership": desk.agent2, "is_active": False})
+    worker.start()
+    worker.join(20)
+    expect(ben.page.locator("[role=alert]")).to_contain_text("not a member of any workspace", timeout=10_000)
+    assert ben.page.locator("#inbox").count() == 0
+    ben.context.close()

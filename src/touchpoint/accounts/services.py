@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.utils.text import slugify
 
 from touchpoint.accounts.errors import InvitationClosed
+from touchpoint.accounts.events import AccessChanged, session_fingerprint
 from touchpoint.accounts.models import (
     DEFAULT_BUSINESS_HOURS,
     AgentSkill,
@@ -30,6 +31,7 @@ from touchpoint.channels.email.outbound import MailNotSent, send_notice
 from touchpoint.core import audit
 from touchpoint.core.clock import now
 from touchpoint.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from touchpoint.core.events import publish
 from touchpoint.core.permissions import Actor, Role, check_same_workspace
 
 TOKEN_PREFIX = "tp_"
@@ -282,10 +284,14 @@ def set_role(*, actor: Actor, membership: Membership, role: Role) -> Membership:
         if admins <= 1:
             raise Conflict("A workspace needs at least one admin; make someone else admin first.")
     old = membership.role
+    if old == role:
+        return membership
     membership.role = Role(role)
     membership.save(update_fields=["role"])
     audit.record(workspace_id=actor.workspace_id, actor_id=actor.membership_id, action="member.role_changed",
                  obj=membership, data={"from": old, "to": membership.role})
+    # Open pages reconnect with the new role (an agent's socket must not go on as a supervisor's).
+    publish(AccessChanged(workspace_id=membership.workspace_id, membership_id=membership.pk, reason="role_changed"))
     return membership
 
 
@@ -314,7 +320,21 @@ def update_member(
         membership.save(update_fields=["is_active"])
         audit.record(workspace_id=actor.workspace_id, actor_id=actor.membership_id,
                      action="member.reactivated" if is_active else "member.deactivated", obj=membership)
+        if not is_active:
+            publish(AccessChanged(workspace_id=membership.workspace_id, membership_id=membership.pk,
+                                  reason="deactivated"))
     return membership
+
+
+def signed_out(*, user: User, session_key: str | None) -> None:
+    """A person signed out of one session: whatever that session has open closes now, in every
+    workspace of theirs. (Django's logout has already ended the session itself.)"""
+    session = session_fingerprint(session_key)
+    if not session:
+        return
+    for membership in Membership.objects.filter(user=user, is_active=True).only("pk", "workspace_id"):
+        publish(AccessChanged(workspace_id=membership.workspace_id, membership_id=membership.pk, reason="signed_out",
+                              session=session))
 
 
 def update_workspace_settings(

@@ -9,16 +9,18 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from touchpoint.accounts.events import session_fingerprint
 from touchpoint.accounts.models import Membership
 from touchpoint.accounts.selectors import actor_for, session_membership
 from touchpoint.conversations.selectors import conversations_for
 from touchpoint.core.api import SESSION_WORKSPACE_KEY
 from touchpoint.core.permissions import Actor
 from touchpoint.realtime import listeners, selectors
-from touchpoint.realtime.groups import agents_group, conversation_group, visitor_group
+from touchpoint.realtime.groups import agents_group, conversation_group, member_group, visitor_group
 from touchpoint.routing import services as routing
 
 REFUSED = 4403  # close code for a socket without a signed-in member of a workspace
+ACCESS_ENDED = 4401  # close code when the person's access changed: the page reloads to see what is left
 SEEN_IDS = 2000  # event ids remembered per socket: an event sent to two of its groups goes out once
 
 
@@ -38,6 +40,13 @@ class LiveSocket(AsyncJsonWebsocketConsumer):
 class AgentConsumer(LiveSocket):
     membership: Membership
     actor: Actor
+    closed_for_access = False
+
+    async def dispatch(self, message: dict) -> None:
+        # Once access has ended nothing more is handled or sent, whatever was queued behind the close.
+        if self.closed_for_access and message["type"] != "websocket.disconnect":
+            return
+        await super().dispatch(message)
 
     async def connect(self) -> None:
         listeners.remember_socket_loop(asyncio.get_running_loop())
@@ -54,6 +63,7 @@ class AgentConsumer(LiveSocket):
         await self.accept()
         await database_sync_to_async(routing.socket_opened)(membership)
         # Join first, then replay: an event that lands in between arrives twice and is sent once.
+        await self._join(member_group(self.actor.workspace_id, membership.pk))
         await self._join(agents_group(self.actor.workspace_id))
         await self._replay(self._last_event_id())
 
@@ -112,6 +122,14 @@ class AgentConsumer(LiveSocket):
             })
 
     # ---- from the channel layer -----------------------------------------------------------
+
+    async def access_ended(self, message: dict) -> None:
+        """Deactivated, another role, or signed out (this session, when the message names one)."""
+        if message["session"] and message["session"] != session_fingerprint(self.scope["session"].session_key):
+            return
+        await self.send_json({"type": "access_ended", "reason": message["reason"]})
+        self.closed_for_access = True
+        await self.close(code=ACCESS_ENDED)
 
     async def live_events(self, message: dict) -> None:
         for event in message["events"]:

@@ -14,6 +14,11 @@ def conversation_group(workspace_id: int, conversation_id: int) -> str:
     return f"ws.{workspace_id}.conv.{conversation_id}"
 
 
+def member_group(workspace_id: int, membership_id: int) -> str:
+    """Every socket of one person in one workspace: told to close when their access there changes."""
+    return f"ws.{workspace_id}.member.{membership_id}"
+
+
 def visitor_group(workspace_id: int, customer_id: int) -> str:
     """The chat widget sockets of one customer (each tab of theirs): the public messages of their
     conversations, and agents typing to them. Nothing else is ever sent here."""

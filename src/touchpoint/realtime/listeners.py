@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
+from touchpoint.accounts.events import AccessChanged
 from touchpoint.conversations.events import (
     ConversationAssigned,
     ConversationOpened,
@@ -22,7 +23,7 @@ from touchpoint.conversations.events import (
 from touchpoint.conversations.models import MessageKind
 from touchpoint.core.events import DomainEvent, subscribe
 from touchpoint.realtime import services
-from touchpoint.realtime.groups import groups_for
+from touchpoint.realtime.groups import groups_for, member_group
 from touchpoint.realtime.models import Audience, LiveEvent
 from touchpoint.routing.events import NotificationCreated, SlaChanged
 
@@ -40,6 +41,14 @@ _loop_lock = threading.Lock()
 def register() -> None:
     for event_type in CONVERSATION_EVENTS:
         subscribe(event_type, on_conversation_event)
+    subscribe(AccessChanged, on_access_changed)
+
+
+def on_access_changed(event: AccessChanged) -> None:
+    """Deactivated, another role, signed out: that person's sockets close now (a signed-out session's
+    only). Not logged for replay: a socket that reconnects is checked afresh."""
+    send_to_group(member_group(event.workspace_id, event.membership_id),
+                  {"type": "access.ended", "reason": event.reason, "session": event.session})
 
 
 def remember_socket_loop(loop: asyncio.AbstractEventLoop) -> None:

@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from touchpoint.accounts.selectors import access_team, memberships_for, teams_for
-from touchpoint.accounts.services import remember_workspace
+from touchpoint.accounts.services import remember_workspace, signed_out
 from touchpoint.commerce.selectors import recent_orders
 from touchpoint.conversations import services as conversations
 from touchpoint.conversations.models import Channel, Conversation, Priority, Status
@@ -90,7 +90,10 @@ def _login_refused(request: HttpRequest, next_url: str, error: str, status: int,
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     next_url = request.POST.get("next", "")
+    user, session_key = request.user, request.session.session_key
     logout(request)
+    if user.is_authenticated:
+        signed_out(user=user, session_key=session_key)  # this session's open pages stop at once
     # Only back to a page of ours (an invitation to accept as someone else), never elsewhere.
     if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         return redirect(next_url)

@@ -37,6 +37,13 @@
         setState("off");
         return; // signed out or no workspace: the next page load goes to the login
       }
+      if (event.code === 4401) {
+        // Access changed (deactivated, another role, signed out elsewhere in this browser): the page
+        // reloads to show what is left, the login page at worst.
+        setState("off");
+        location.reload();
+        return;
+      }
       setState("connecting");
       // 0.5 s, 1 s, 2 s … up to 30 s, with jitter so a restarted server is not hit all at once.
       const delay = Math.min(30000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
