@@ -162,3 +162,42 @@ def test_a_deactivated_agents_open_inbox_ends_at_once(server, desk, browser):  #
     expect(ben.page.locator("[role=alert]")).to_contain_text("not a member of any workspace", timeout=10_000)
     assert ben.page.locator("#inbox").count() == 0
     ben.context.close()
+
+
+@pytest.fixture
+def invited_elsewhere(server, desk) -> tuple[Desk, str]:  # noqa: F811
+    """Ana of acme, invited to globex: she has an account, so she must sign in to accept."""
+    from touchpoint.accounts import services as accounts
+
+    globex = Desk("globex")
+    accounts.invite_member(actor=globex.admin_actor, email="ana@acme.test", display_name="Ana at Globex",
+                           site=server)
+    return globex, invitation_link("ana@acme.test")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_someone_with_an_account_signs_in_then_joins(server, invited_elsewhere, browser, size):  # noqa: F811
+    from playwright.sync_api import expect
+
+    globex, link = invited_elsewhere
+    ana = Person(browser, server, size)
+    page = ana.page
+    page.goto(link)
+    expect(page.locator(".invitation")).to_contain_text("ana@acme.test has a Touchpoint account")
+    assert page.locator('input[type="password"]').count() == 0  # no password is taken for her account here
+    ana.shot("invitation-existing")
+    sign_in = page.get_by_role("link", name="Sign in to accept")
+    assert_usable(page, sign_in)
+    sign_in.click()
+    page.fill("#login-email", "ana@acme.test")
+    page.fill("#login-password", "agent-pass-1")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(link)
+    join = page.get_by_role("button", name="Join Desk globex")
+    assert_usable(page, join)
+    ana.shot("invitation-join")
+    join.click()
+    page.wait_for_url(f"{server}/")
+    expect(page.locator("#workspace-select")).to_have_value(str(globex.id))
+    assert ana.problems == []
+    ana.context.close()

@@ -149,15 +149,17 @@ def invite_member(*, actor: Actor, email: str, display_name: str, role: Role = R
         if member is not None:
             raise Conflict(f"{email} was deactivated here: reactivate them in the list of people instead.",
                            field="email")
-        if Invitation.objects.filter(workspace_id=actor.workspace_id, email=email, accepted_at__isnull=True,
-                                     revoked_at__isnull=True).exists():
-            raise Conflict(f"{email} has an open invitation already: resend it, or revoke it first.", field="email")
         token = secrets.token_urlsafe(32)
-        invitation = Invitation.objects.create(
-            workspace_id=actor.workspace_id, email=email, display_name=(display_name or "").strip()[:120] or email,
-            role=Role(role), invited_by_id=actor.membership_id, token_hash=hash_token(token),
-            expires_at=now() + timedelta(seconds=settings.INVITATION_TTL_S),
-        )
+        try:
+            with transaction.atomic():  # the constraint allows one open invitation per address, even in a race
+                invitation = Invitation.objects.create(
+                    workspace_id=actor.workspace_id, email=email, role=Role(role), invited_by_id=actor.membership_id,
+                    display_name=(display_name or "").strip()[:120] or email, token_hash=hash_token(token),
+                    expires_at=now() + timedelta(seconds=settings.INVITATION_TTL_S),
+                )
+        except IntegrityError:
+            raise Conflict(f"{email} has an open invitation already: resend it, or revoke it first.",
+                           field="email") from None
         audit.record(workspace_id=actor.workspace_id, actor_id=actor.membership_id, action="invitation.sent",
                      obj=invitation, data={"email": email, "role": invitation.role})
     _mail_invitation(invitation, token, site)  # after the commit: a link always names a stored invitation
