@@ -54,16 +54,24 @@ class AgentConsumer(LiveSocket):
         if membership is None:
             await self.close(code=REFUSED)
             return
+        # In the person's group first, then looked up again: access that changed while this socket
+        # was connecting (deactivated, another role) refuses it, as the group would not have told it.
+        own_group = member_group(membership.workspace_id, membership.pk)
+        await self.channel_layer.group_add(own_group, self.channel_name)
+        again = await self._membership()
+        if again is None or (again.pk, again.role) != (membership.pk, membership.role):
+            await self.channel_layer.group_discard(own_group, self.channel_name)
+            await self.close(code=REFUSED)
+            return
         self.membership = membership
         self.actor = actor_for(membership)
         self.viewing: int | None = None
         self.seen: set[int] = set()
         self.seen_order: deque[int] = deque()
-        self.groups_joined: list[str] = []
+        self.groups_joined: list[str] = [own_group]
         await self.accept()
         await database_sync_to_async(routing.socket_opened)(membership)
         # Join first, then replay: an event that lands in between arrives twice and is sent once.
-        await self._join(member_group(self.actor.workspace_id, membership.pk))
         await self._join(agents_group(self.actor.workspace_id))
         await self._replay(self._last_event_id())
 
