@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from touchpoint.conversations.models import (
     Attachment,
@@ -59,9 +59,16 @@ def inbox(actor: Actor, flt: InboxFilter = InboxFilter()) -> QuerySet[Conversati
 
 
 def with_list_fields(qs: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    """What a list row shows, in the rows' own query: the latest reply's delivery status is a
+    subquery per row (the thread index finds it), so a failed reply is marked without reading threads."""
     return qs.select_related("customer", "assignee", "team").prefetch_related(
         Prefetch("tags", queryset=Tag.objects.order_by("name"))
-    )
+    ).annotate(last_reply_status=Subquery(_last_reply_status(OuterRef("pk"))[:1]))
+
+
+def _last_reply_status(conversation_id) -> QuerySet:
+    return (Message.objects.filter(conversation_id=conversation_id, kind=MessageKind.OUTGOING)
+            .order_by("-created_at", "-id").values_list("delivery_status", flat=True))
 
 
 def _view(qs: QuerySet[Conversation], actor: Actor, view: str) -> QuerySet[Conversation]:
@@ -102,6 +109,19 @@ def access_conversation(actor: Actor, conversation_id: int) -> Conversation:
     if found is None:
         raise NotFound(f"No conversation with id {conversation_id} in this workspace.")
     return found
+
+
+def last_reply_status(conversation: Conversation) -> str:
+    """The delivery status of the conversation's latest reply ("" without one): one query, for a
+    conversation read without the inbox's annotation."""
+    return _last_reply_status(conversation.pk).first() or ""
+
+
+def failed_replies(actor: Actor, *, limit: int = 20) -> list[Message]:
+    """The latest replies that did not reach their customer, with why: where admins look to fix a channel."""
+    return list(Message.objects.filter(workspace_id=actor.workspace_id, kind=MessageKind.OUTGOING,
+                                       delivery_status="failed")
+                .select_related("conversation__customer").order_by("-created_at", "-id")[:limit])
 
 
 def thread(conversation: Conversation, *, after_id: int | None = None, limit: int = 200) -> list[Message]:
@@ -156,10 +176,14 @@ def tags_for(actor: Actor) -> QuerySet[Tag]:
     return Tag.objects.filter(workspace_id=actor.workspace_id).order_by("name")
 
 
-def access_message(actor: Actor, message_id: int) -> Message:
-    found = Message.objects.filter(workspace_id=actor.workspace_id, pk=message_id).select_related("author").first()
+def access_message(actor: Actor, message_id: int, *, conversation: Conversation | None = None) -> Message:
+    """One message of the workspace; of that conversation, when one is named (as in its URL)."""
+    qs = Message.objects.filter(workspace_id=actor.workspace_id, pk=message_id)
+    if conversation is not None:
+        qs = qs.filter(conversation_id=conversation.pk)
+    found = qs.select_related("author").first()
     if found is None:
-        raise NotFound(f"No message with id {message_id} in this workspace.")
+        raise NotFound(f"No message with id {message_id} in this {'conversation' if conversation else 'workspace'}.")
     return found
 
 

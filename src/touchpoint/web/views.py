@@ -26,6 +26,7 @@ from touchpoint.conversations.selectors import (
     InboxFilter,
     access_attachment,
     access_conversation,
+    access_message,
     conversations_for,
     inbox,
     inbox_counts,
@@ -299,6 +300,17 @@ def post_message(request: DeskRequest, conversation_id: int) -> HttpResponse:
         "conversation": conversation, "messages": thread(conversation), "kind": data["kind"],
         "reply_channels": channels, "channel": channel,
     })
+
+
+@require_POST
+@desk_view()
+def retry_delivery(request: DeskRequest, conversation_id: int, message_id: int) -> HttpResponse:
+    """Send a failed reply again; the thread comes back with it queued."""
+    conversation = access_conversation(request.actor, conversation_id)
+    conversations.retry_delivery(actor=request.actor, message=access_message(request.actor, message_id, conversation=conversation))
+    if not request.htmx:
+        return redirect(_conversation_url(conversation_id))
+    return render(request, "web/_thread.html", {"conversation": conversation, "messages": thread(conversation)})
 
 
 def _changed(request: DeskRequest, conversation_id: int) -> HttpResponse:
