@@ -31,8 +31,8 @@ def relay() -> Iterator[Sink]:
 
 @pytest.fixture
 def question(server) -> int:  # noqa: F811
-    Desk("acme")
-    message, _ = receive_message(workspace_id=1, channel="email", sender=("email", "maria@example.com"),
+    desk = Desk("acme")
+    message, _ = receive_message(workspace_id=desk.id, channel="email", sender=("email", "maria@example.com"),
                                  sender_name="Maria Garcia", subject="Parcel",
                                  content=Content(text="My parcel has not arrived."))
     return message.conversation_id

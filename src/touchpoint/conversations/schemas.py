@@ -16,13 +16,12 @@ from touchpoint.conversations.models import (
     Status,
 )
 from touchpoint.conversations.selectors import VIEWS, last_reply_status
-from touchpoint.conversations.services import DELIVERY_STATUSES, Content
+from touchpoint.conversations.services import Content
 from touchpoint.core.api import Id, Input, Limit, When
 from touchpoint.customers.models import IdentityKind
 
 TagName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 View = Literal[VIEWS]  # type: ignore[valid-type]
-DeliveryStatus = Literal[DELIVERY_STATUSES]  # type: ignore[valid-type]
 
 
 # ---- out ----------------------------------------------------------------------------------------
@@ -69,7 +68,7 @@ class MessageOut(Schema):
     content_html: str = Field(description="Sanitized HTML.")
     content_text: str
     external_id: str
-    delivery_status: DeliveryStatus | Literal[""] = Field(
+    delivery_status: str = Field(
         description="Replies on channels a delivery task sends (email, SMS, WhatsApp): queued, retrying, sent, "
                     "delivered, read or failed. Empty for everything else.")
     delivery_error: str = Field(description="Why the last delivery attempt failed, while it is retrying or failed.")
@@ -105,8 +104,9 @@ class ConversationOut(Schema):
     resolved_at: datetime | None
     last_message_at: datetime
     last_message_preview: str
-    last_reply_status: DeliveryStatus | Literal[""] = Field(
-        description="The delivery status of the latest reply (failed: the customer did not get it); empty without one.")
+    last_reply_status: str = Field(
+        description="The delivery status of the latest reply, as a message's delivery_status (failed: the customer "
+                    "did not get it); empty without a reply.")
     created_at: datetime
     updated_at: datetime
 
