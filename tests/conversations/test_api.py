@@ -249,7 +249,7 @@ def test_inbox_query_count_is_pinned(desk):
             items = api.get("/conversations", limit=100).json()["items"]
         assert len(items) == Conversation.objects.count()
         counts.append(len(queries))
-    assert counts == [3, 3]  # token, conversations with customer/assignee/team, their tags
+    assert counts == [4, 4]  # token, conversations with customer/assignee/team, their tags, their latest replies
 
 
 def test_thread_query_count_is_pinned(desk):

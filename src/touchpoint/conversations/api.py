@@ -46,7 +46,9 @@ def list_conversations(request: HttpRequest, filters: Query[InboxQuery]) -> dict
         channel=filters.channel, tag=filters.tag, customer_id=filters.customer_id, updated_since=filters.updated_since,
     )
     keyset = SYNC if filters.updated_since else INBOX
-    return page_of(keyset, selectors.inbox(actor(request), flt), cursor=filters.cursor, limit=filters.limit)
+    page = page_of(keyset, selectors.inbox(actor(request), flt), cursor=filters.cursor, limit=filters.limit)
+    selectors.with_last_reply_status(page["items"])
+    return page
 
 
 @router.post("/conversations", response={201: ConversationOut}, summary="Open a conversation with a customer")

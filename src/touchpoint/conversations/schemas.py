@@ -116,7 +116,7 @@ class ConversationOut(Schema):
 
     @staticmethod
     def resolve_last_reply_status(obj: Conversation) -> str:
-        if hasattr(obj, "last_reply_status"):  # the inbox's own query reads it with the row
+        if hasattr(obj, "last_reply_status"):  # a page of the inbox reads it for all its rows at once
             return obj.last_reply_status or ""
         return last_reply_status(obj)
 

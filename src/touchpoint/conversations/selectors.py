@@ -59,11 +59,21 @@ def inbox(actor: Actor, flt: InboxFilter = InboxFilter()) -> QuerySet[Conversati
 
 
 def with_list_fields(qs: QuerySet[Conversation]) -> QuerySet[Conversation]:
-    """What a list row shows, in the rows' own query: the latest reply's delivery status is a
-    subquery per row (the thread index finds it), so a failed reply is marked without reading threads."""
     return qs.select_related("customer", "assignee", "team").prefetch_related(
         Prefetch("tags", queryset=Tag.objects.order_by("name"))
-    ).annotate(last_reply_status=Subquery(_last_reply_status(OuterRef("pk"))[:1]))
+    )
+
+
+def with_last_reply_status(conversations: list[Conversation]) -> list[Conversation]:
+    """Sets `last_reply_status` on a page of rows (the list marks a failed reply), in one query that
+    looks up each row's latest reply through the thread index. Read after paging, not as a column of
+    the list's own query: a view sorted in memory would look it up for every row it sorts."""
+    if conversations:
+        latest = dict(Conversation.objects.filter(pk__in=[c.pk for c in conversations]).annotate(
+            reply_status=Subquery(_last_reply_status(OuterRef("pk"))[:1])).values_list("pk", "reply_status"))
+        for conversation in conversations:
+            conversation.last_reply_status = latest.get(conversation.pk) or ""
+    return conversations
 
 
 def _last_reply_status(conversation_id) -> QuerySet:
@@ -112,8 +122,7 @@ def access_conversation(actor: Actor, conversation_id: int) -> Conversation:
 
 
 def last_reply_status(conversation: Conversation) -> str:
-    """The delivery status of the conversation's latest reply ("" without one): one query, for a
-    conversation read without the inbox's annotation."""
+    """The delivery status of the conversation's latest reply ("" without one): one query."""
     return _last_reply_status(conversation.pk).first() or ""
 
 

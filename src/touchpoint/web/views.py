@@ -34,6 +34,7 @@ from touchpoint.conversations.selectors import (
     search_messages,
     tags_for,
     thread,
+    with_last_reply_status,
 )
 from touchpoint.conversations.services import Content, IncomingFile
 from touchpoint.core.api import SESSION_WORKSPACE_KEY, Keyset
@@ -140,6 +141,7 @@ def _inbox_context(request: DeskRequest, state: InboxState, cursor: str = "") ->
     rows, next_cursor = INBOX_ORDER.page(inbox(request.actor, state.filter()), cursor=cursor or None,
                                          limit=INBOX_PAGE_SIZE)
     prefetch_related_objects(rows, "sla")  # the SLA badge: one query for the page
+    with_last_reply_status(rows)  # the "Reply failed" mark: one query for the page
     return {"state": state, "rows": rows, "next_cursor": next_cursor, "first_page": not cursor,
             "view_label": VIEW_LABELS[state.view]}
 
@@ -200,6 +202,7 @@ def conversation_row(request: DeskRequest, conversation_id: int) -> HttpResponse
     if row is None:
         return HttpResponse("")
     prefetch_related_objects([row], "sla")
+    with_last_reply_status([row])
     return render(request, "web/_row.html", {"c": row, "state": state})
 
 
