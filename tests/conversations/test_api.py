@@ -249,7 +249,7 @@ def test_inbox_query_count_is_pinned(desk):
             items = api.get("/conversations", limit=100).json()["items"]
         assert len(items) == Conversation.objects.count()
         counts.append(len(queries))
-    assert counts == [3, 3]  # token, conversations with customer/assignee/team, their tags
+    assert counts == [4, 4]  # token, conversations with customer/assignee/team, their tags, their latest replies
 
 
 def test_thread_query_count_is_pinned(desk):
@@ -268,3 +268,31 @@ def test_thread_query_count_is_pinned(desk):
         counts.append(len(queries))
     # token, conversation (with customer/assignee/team), its tags, messages with authors, their attachments
     assert counts == [5, 5]
+
+
+def test_a_failed_reply_says_why_and_is_retried_through_the_api(desk):
+    from touchpoint.channels.delivery import deliver_message
+
+    conversation = receive(desk).conversation
+    api = api_as(desk.agent)
+    sent = api.post(f"/conversations/{conversation.pk}/messages", {"text": "On its way."})
+    assert (sent.json()["delivery_status"], sent.json()["delivery_error"]) == ("queued", "")
+    assert deliver_message.call(sent.json()["id"]) == "failed"  # the workspace has no mailbox
+
+    [_, failed] = api.get(f"/conversations/{conversation.pk}/messages").json()["items"]
+    assert (failed["delivery_status"], failed["delivery_error"]) == ("failed", "No active email account to send from.")
+    assert api.get(f"/conversations/{conversation.pk}").json()["last_reply_status"] == "failed"
+    [row] = api.get("/conversations").json()["items"]
+    assert row["last_reply_status"] == "failed"
+
+    retried = api.post(f"/conversations/{conversation.pk}/messages/{failed['id']}/retry")
+    assert retried.status_code == 200, retried.content
+    assert (retried.json()["delivery_status"], retried.json()["delivery_error"]) == ("queued", "")
+    assert api.get(f"/conversations/{conversation.pk}").json()["last_reply_status"] == "queued"
+    before = snapshot()
+    assert "queued" in assert_problem(api.post(f"/conversations/{conversation.pk}/messages/{failed['id']}/retry"),
+                                      409, "not_failed")["detail"]
+    incoming = conversation.messages.get(kind="incoming")
+    assert_problem(api.post(f"/conversations/{conversation.pk}/messages/{incoming.pk}/retry"), 409, "not_a_reply")
+    assert_problem(api.post(f"/conversations/{conversation.pk}/messages/99999999/retry"), 404)
+    assert snapshot() == before

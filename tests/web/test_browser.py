@@ -51,6 +51,26 @@ def server(transactional_db) -> Iterator[str]:
 
 
 @pytest.fixture
+def worker(server):
+    """The task worker, as `touchpoint serve` runs it in-process: replies are delivered here."""
+    from touchpoint.core.worker import make_task_worker
+
+    task_worker = make_task_worker(interval=0.1)
+
+    def run() -> None:
+        try:
+            task_worker.run()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    yield
+    task_worker.running = False
+    thread.join(10)
+
+
+@pytest.fixture
 def browser():
     if not Path(CHROMIUM).exists():
         skip_or_fail(f"Chromium is not installed at {CHROMIUM}")

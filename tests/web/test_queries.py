@@ -14,7 +14,7 @@ from .conftest import customer_writes, signed_in
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 # session, user, memberships (+ workspace), then the page's own reads
-INBOX_QUERIES = 10  # the rows' SLA states: one query for the page
+INBOX_QUERIES = 11  # the rows' SLA states: one query for the page; their latest replies' delivery: one more
 PANE_QUERIES = 17  # the customer's timeline in the pane reads calls too (one query, none for legs when no calls); SLA;
 # commerce: the sidebar's orders block (one query) and orders and parcels on the timeline (one query)
 TIMELINE_QUERIES = 8  # commerce: orders and parcels (one query)

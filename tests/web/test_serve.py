@@ -65,3 +65,46 @@ def test_serve_runs_the_app_in_one_process(embedded_env, flags):
         process.terminate()
         _, stderr = process.communicate(timeout=15)
     assert "Traceback" not in stderr
+
+
+def test_serve_with_the_demo_sends_its_mail_to_the_local_outbox(embedded_env):
+    """The demo's mailbox is pointed at the sink inside the serve process, and what reaches it is kept."""
+    import json
+    import smtplib
+    import sqlite3
+    from email.message import EmailMessage
+
+    subprocess.run([str(TOUCHPOINT), "demo", "--customers", "10", "--conversations", "20"], env=embedded_env,
+                   check=True, timeout=300, capture_output=True)
+    port = _free_port()
+    process = subprocess.Popen([str(TOUCHPOINT), "serve", "--port", str(port)], env=embedded_env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    var = Path(embedded_env["TOUCHPOINT_VAR"])
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                _get(f"http://127.0.0.1:{port}/login/")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert process.poll() is None, process.stderr.read()
+                assert time.monotonic() < deadline, "serve did not answer in 60 s"
+                time.sleep(0.2)
+        with sqlite3.connect(var / "touchpoint.sqlite3") as db:
+            accounts = {kind: json.loads(config) for kind, config in db.execute(
+                "SELECT kind, config FROM channel_accounts_channelaccount WHERE is_active")}
+        assert set(accounts) >= {"email", "sms", "whatsapp"}
+        relay = accounts["email"]["smtp"]
+        assert relay["host"] == "127.0.0.1" and relay["security"] == "none"
+        assert accounts["sms"]["api_base"].startswith("http://127.0.0.1:")
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = "support@northwind.example", "maria@example.com", "Hello"
+        mail.set_content("Kept, not delivered.")
+        with smtplib.SMTP("127.0.0.1", relay["port"], timeout=10) as smtp:
+            smtp.send_message(mail)
+        [kept] = list((var / "outbox").glob("*/*.eml"))
+        assert b"Kept, not delivered." in kept.read_bytes()
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=15)
+    assert "Traceback" not in stderr

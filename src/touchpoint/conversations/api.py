@@ -6,7 +6,7 @@ from ninja import Query, Router, Status
 
 from touchpoint.accounts.selectors import access_membership, access_team
 from touchpoint.conversations import selectors, services
-from touchpoint.conversations.models import Channel, Conversation
+from touchpoint.conversations.models import Channel, Conversation, Message
 from touchpoint.conversations.schemas import (
     AssignmentIn,
     ContentIn,
@@ -46,7 +46,9 @@ def list_conversations(request: HttpRequest, filters: Query[InboxQuery]) -> dict
         channel=filters.channel, tag=filters.tag, customer_id=filters.customer_id, updated_since=filters.updated_since,
     )
     keyset = SYNC if filters.updated_since else INBOX
-    return page_of(keyset, selectors.inbox(actor(request), flt), cursor=filters.cursor, limit=filters.limit)
+    page = page_of(keyset, selectors.inbox(actor(request), flt), cursor=filters.cursor, limit=filters.limit)
+    selectors.with_last_reply_status(page["items"])
+    return page
 
 
 @router.post("/conversations", response={201: ConversationOut}, summary="Open a conversation with a customer")
@@ -84,6 +86,16 @@ def reply(request: HttpRequest, conversation_id: Id, payload: ReplyIn) -> Status
     message = services.reply(actor=actor(request), conversation=_conversation(request, conversation_id),
                              content=payload.content(), channel=payload.channel)
     return Status(201, message)
+
+
+@router.post("/conversations/{conversation_id}/messages/{message_id}/retry", response=MessageOut,
+             summary="Send a failed reply again")
+def retry_delivery(request: HttpRequest, conversation_id: Id, message_id: Id) -> Message:
+    """For a reply whose `delivery_status` is failed (fix the channel first: `delivery_error` says what
+    went wrong). It goes back to queued and is delivered again; 409 for any other message."""
+    who = actor(request)
+    message = selectors.access_message(who, message_id, conversation=_conversation(request, conversation_id))
+    return services.retry_delivery(actor=who, message=message)
 
 
 @router.post("/conversations/{conversation_id}/notes", response={201: MessageOut}, summary="Add an internal note")

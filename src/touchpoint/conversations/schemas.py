@@ -15,7 +15,7 @@ from touchpoint.conversations.models import (
     SenderType,
     Status,
 )
-from touchpoint.conversations.selectors import VIEWS
+from touchpoint.conversations.selectors import VIEWS, last_reply_status
 from touchpoint.conversations.services import Content
 from touchpoint.core.api import Id, Input, Limit, When
 from touchpoint.customers.models import IdentityKind
@@ -68,8 +68,16 @@ class MessageOut(Schema):
     content_html: str = Field(description="Sanitized HTML.")
     content_text: str
     external_id: str
+    delivery_status: str = Field(
+        description="Replies on channels a delivery task sends (email, SMS, WhatsApp): queued, retrying, sent, "
+                    "delivered, read or failed. Empty for everything else.")
+    delivery_error: str = Field(description="Why the last delivery attempt failed, while it is retrying or failed.")
     created_at: datetime
     attachments: list[AttachmentOut]
+
+    @staticmethod
+    def resolve_delivery_error(obj: Message) -> str:
+        return obj.metadata.get("delivery_error", "") if obj.delivery_status in ("retrying", "failed") else ""
 
     @staticmethod
     def resolve_attachments(obj: Message) -> list:
@@ -96,12 +104,21 @@ class ConversationOut(Schema):
     resolved_at: datetime | None
     last_message_at: datetime
     last_message_preview: str
+    last_reply_status: str = Field(
+        description="The delivery status of the latest reply, as a message's delivery_status (failed: the customer "
+                    "did not get it); empty without a reply.")
     created_at: datetime
     updated_at: datetime
 
     @staticmethod
     def resolve_tags(obj: Conversation) -> list[str]:
         return [tag.name for tag in obj.tags.all()]
+
+    @staticmethod
+    def resolve_last_reply_status(obj: Conversation) -> str:
+        if hasattr(obj, "last_reply_status"):  # a page of the inbox reads it for all its rows at once
+            return obj.last_reply_status or ""
+        return last_reply_status(obj)
 
 
 # ---- in -----------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from touchpoint.conversations.models import (
     Attachment,
@@ -64,6 +64,23 @@ def with_list_fields(qs: QuerySet[Conversation]) -> QuerySet[Conversation]:
     )
 
 
+def with_last_reply_status(conversations: list[Conversation]) -> list[Conversation]:
+    """Sets `last_reply_status` on a page of rows (the list marks a failed reply), in one query that
+    looks up each row's latest reply through the thread index. Read after paging, not as a column of
+    the list's own query: a view sorted in memory would look it up for every row it sorts."""
+    if conversations:
+        latest = dict(Conversation.objects.filter(pk__in=[c.pk for c in conversations]).annotate(
+            reply_status=Subquery(_last_reply_status(OuterRef("pk"))[:1])).values_list("pk", "reply_status"))
+        for conversation in conversations:
+            conversation.last_reply_status = latest.get(conversation.pk) or ""
+    return conversations
+
+
+def _last_reply_status(conversation_id) -> QuerySet:
+    return (Message.objects.filter(conversation_id=conversation_id, kind=MessageKind.OUTGOING)
+            .order_by("-created_at", "-id").values_list("delivery_status", flat=True))
+
+
 def _view(qs: QuerySet[Conversation], actor: Actor, view: str) -> QuerySet[Conversation]:
     if view not in VIEWS:
         raise ValidationFailed(f"Unknown view {view!r}; use one of {', '.join(VIEWS)}.", field="view")
@@ -102,6 +119,18 @@ def access_conversation(actor: Actor, conversation_id: int) -> Conversation:
     if found is None:
         raise NotFound(f"No conversation with id {conversation_id} in this workspace.")
     return found
+
+
+def last_reply_status(conversation: Conversation) -> str:
+    """The delivery status of the conversation's latest reply ("" without one): one query."""
+    return _last_reply_status(conversation.pk).first() or ""
+
+
+def failed_replies(actor: Actor, *, limit: int = 20) -> list[Message]:
+    """The latest replies that did not reach their customer, with why: where admins look to fix a channel."""
+    return list(Message.objects.filter(workspace_id=actor.workspace_id, kind=MessageKind.OUTGOING,
+                                       delivery_status="failed")
+                .select_related("conversation__customer").order_by("-created_at", "-id")[:limit])
 
 
 def thread(conversation: Conversation, *, after_id: int | None = None, limit: int = 200) -> list[Message]:
@@ -156,10 +185,14 @@ def tags_for(actor: Actor) -> QuerySet[Tag]:
     return Tag.objects.filter(workspace_id=actor.workspace_id).order_by("name")
 
 
-def access_message(actor: Actor, message_id: int) -> Message:
-    found = Message.objects.filter(workspace_id=actor.workspace_id, pk=message_id).select_related("author").first()
+def access_message(actor: Actor, message_id: int, *, conversation: Conversation | None = None) -> Message:
+    """One message of the workspace; of that conversation, when one is named (as in its URL)."""
+    qs = Message.objects.filter(workspace_id=actor.workspace_id, pk=message_id)
+    if conversation is not None:
+        qs = qs.filter(conversation_id=conversation.pk)
+    found = qs.select_related("author").first()
     if found is None:
-        raise NotFound(f"No message with id {message_id} in this workspace.")
+        raise NotFound(f"No message with id {message_id} in this {'conversation' if conversation else 'workspace'}.")
     return found
 
 

@@ -32,7 +32,7 @@ from touchpoint.conversations.models import (
     Tag,
 )
 from touchpoint.core.clock import now
-from touchpoint.core.errors import NotFound, ValidationFailed
+from touchpoint.core.errors import Conflict, NotFound, ValidationFailed
 from touchpoint.core.events import publish
 from touchpoint.core.html import html_to_text, sanitize_html, text_to_html
 from touchpoint.core.permissions import Actor, Role
@@ -365,6 +365,7 @@ def reply(
     at = now()
     message = _store(conversation, kind=MessageKind.OUTGOING, sender_type=SenderType.AGENT, channel=channel,
                      content=content, author_id=actor.membership_id, at=at, attachments=attachments)
+    message.refresh_from_db(fields=["delivery_status"])  # "queued" by the channel's outbox listener
     taken = _take_from_bot(conversation, at)
     if conversation.first_response_at is None:
         conversation.first_response_at = at
@@ -536,6 +537,27 @@ def record_delivery(*, message: Message, status: str, provider_id: str = "", err
     message.save(update_fields=["delivery_status", "external_id", "metadata"])
     publish(MessageDeliveryChanged(workspace_id=message.workspace_id, conversation_id=message.conversation_id,
                                    message_id=message.pk, status=status))
+    return message
+
+
+@transaction.atomic
+def retry_delivery(*, actor: Actor, message: Message) -> Message:
+    """Send a failed reply again (after its channel was fixed, or when the provider is back). The
+    status goes back to "queued" and the channel's delivery task starts over from its first attempt;
+    the reason of the last failure is cleared, so the thread shows what happens next."""
+    _check_same(actor, message)
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    if message.kind != MessageKind.OUTGOING:
+        raise Conflict("Only a reply to the customer is delivered; this message is not one.", code="not_a_reply")
+    if message.delivery_status != "failed":
+        shown = message.delivery_status or "not sent by a delivery task"
+        raise Conflict(f"Only a failed reply can be sent again; this one is {shown}.", code="not_failed")
+    message.delivery_status = "queued"
+    message.metadata = {k: v for k, v in message.metadata.items() if k != "delivery_error"}
+    message.save(update_fields=["delivery_status", "metadata"])
+    # The channel's outbox listener enqueues the delivery in this transaction (see channels.listeners).
+    publish(MessageDeliveryChanged(workspace_id=message.workspace_id, conversation_id=message.conversation_id,
+                                   message_id=message.pk, status="queued"))
     return message
 
 

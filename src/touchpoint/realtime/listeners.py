@@ -19,6 +19,7 @@ from touchpoint.conversations.events import (
     ConversationStatusChanged,
     ConversationUpdated,
     MessageCreated,
+    MessageDeliveryChanged,
 )
 from touchpoint.conversations.models import MessageKind
 from touchpoint.core.events import DomainEvent, subscribe
@@ -29,7 +30,7 @@ from touchpoint.routing.events import NotificationCreated, SlaChanged
 
 log = logging.getLogger(__name__)
 CONVERSATION_EVENTS = (ConversationOpened, MessageCreated, ConversationAssigned, ConversationStatusChanged,
-                       ConversationUpdated, SlaChanged, NotificationCreated)
+                       ConversationUpdated, MessageDeliveryChanged, SlaChanged, NotificationCreated)
 PUBLIC_MESSAGE_KINDS = (MessageKind.INCOMING, MessageKind.OUTGOING)
 
 # The event loop that runs this process's sockets. The in-memory channel layer is plain asyncio

@@ -148,3 +148,27 @@ class TokenForm(forms.Form):
 
 class SearchForm(forms.Form):
     q = forms.CharField(max_length=200, required=False)
+
+
+class MailboxForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    address = forms.CharField(max_length=254)
+    smtp_host = forms.CharField(max_length=253, required=False, label="Relay host")
+    smtp_port = forms.IntegerField(required=False, min_value=1, max_value=65535, label="Relay port")
+    smtp_security = forms.ChoiceField(choices=[("starttls", "STARTTLS"), ("ssl", "SSL/TLS"), ("none", "None")],
+                                      required=False, label="Security")
+    smtp_username = forms.CharField(max_length=254, required=False, label="Relay user name")
+    smtp_password = forms.CharField(max_length=256, required=False, strip=False, label="Relay password")
+
+
+class RelayForm(MailboxForm):
+    name = None
+    address = None
+
+
+class TwilioNumberForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("sms", "SMS"), ("whatsapp", "WhatsApp")])
+    name = forms.CharField(max_length=120)
+    number = forms.CharField(max_length=40)
+    account_sid = forms.CharField(max_length=64, label="Account SID")
+    auth_token = forms.CharField(max_length=64, strip=False, label="Auth token")

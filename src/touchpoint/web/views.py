@@ -26,6 +26,7 @@ from touchpoint.conversations.selectors import (
     InboxFilter,
     access_attachment,
     access_conversation,
+    access_message,
     conversations_for,
     inbox,
     inbox_counts,
@@ -33,6 +34,7 @@ from touchpoint.conversations.selectors import (
     search_messages,
     tags_for,
     thread,
+    with_last_reply_status,
 )
 from touchpoint.conversations.services import Content, IncomingFile
 from touchpoint.core.api import SESSION_WORKSPACE_KEY, Keyset
@@ -143,6 +145,7 @@ def _inbox_context(request: DeskRequest, state: InboxState, cursor: str = "") ->
     rows, next_cursor = INBOX_ORDER.page(inbox(request.actor, state.filter()), cursor=cursor or None,
                                          limit=INBOX_PAGE_SIZE)
     prefetch_related_objects(rows, "sla")  # the SLA badge: one query for the page
+    with_last_reply_status(rows)  # the "Reply failed" mark: one query for the page
     return {"state": state, "rows": rows, "next_cursor": next_cursor, "first_page": not cursor,
             "view_label": VIEW_LABELS[state.view]}
 
@@ -203,6 +206,7 @@ def conversation_row(request: DeskRequest, conversation_id: int) -> HttpResponse
     if row is None:
         return HttpResponse("")
     prefetch_related_objects([row], "sla")
+    with_last_reply_status([row])
     return render(request, "web/_row.html", {"c": row, "state": state})
 
 
@@ -303,6 +307,17 @@ def post_message(request: DeskRequest, conversation_id: int) -> HttpResponse:
         "conversation": conversation, "messages": thread(conversation), "kind": data["kind"],
         "reply_channels": channels, "channel": channel,
     })
+
+
+@require_POST
+@desk_view()
+def retry_delivery(request: DeskRequest, conversation_id: int, message_id: int) -> HttpResponse:
+    """Send a failed reply again; the thread comes back with it queued."""
+    conversation = access_conversation(request.actor, conversation_id)
+    conversations.retry_delivery(actor=request.actor, message=access_message(request.actor, message_id, conversation=conversation))
+    if not request.htmx:
+        return redirect(_conversation_url(conversation_id))
+    return render(request, "web/_thread.html", {"conversation": conversation, "messages": thread(conversation)})
 
 
 def _changed(request: DeskRequest, conversation_id: int) -> HttpResponse:

@@ -26,6 +26,9 @@ class Command(BaseCommand):
         # Files (static, attachments) are read by a thread under ASGI; Django says so on every one.
         warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
         stop = None if no_worker else start_background_worker()
+        from touchpoint.demo_outbox import start_demo_outbox
+
+        outbox = start_demo_outbox(host=host, port=port)  # the demo's replies go to a local outbox
         quieten_garbage_collector()
         self.stdout.write(f"Touchpoint on http://{host}:{port}/" + ("" if no_worker else " (with the task worker)"))
         try:
@@ -38,3 +41,5 @@ class Command(BaseCommand):
         finally:
             if stop is not None:
                 stop.set()
+            if outbox is not None:
+                outbox.stop()

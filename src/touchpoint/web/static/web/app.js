@@ -69,9 +69,35 @@
     "?": toggleShortcuts,
   };
 
+  // Menus (the top bar's, Macros, Notifications): a click elsewhere or Escape closes them.
+  const MENUS = "details.menu[open], details.macros[open], details.notifications[open]";
+
+  function closeMenus(except) {
+    document.querySelectorAll(MENUS).forEach((menu) => {
+      if (!except || !menu.contains(except)) menu.open = false;
+    });
+  }
+
+  // A menu in the conversation pane opens towards the side with room, never under the list beside it.
+  document.addEventListener("toggle", (event) => {
+    const menu = event.target;
+    if (!(menu instanceof HTMLDetailsElement) || !menu.open || !menu.matches("details.macros")) return;
+    const panel = menu.querySelector(".macro-list");
+    const area = (menu.closest(".pane") || document.body).getBoundingClientRect();
+    const summary = menu.querySelector("summary").getBoundingClientRect();
+    const width = panel ? Math.max(panel.offsetWidth, 260) : 260;
+    menu.classList.toggle("opens-right", summary.right - width < area.left);
+  }, true);
+
   document.addEventListener("keydown", (event) => {
     if (event.defaultPrevented || event.altKey || event.metaKey) return;
     const target = event.target;
+    if (event.key === "Escape" && document.querySelector(MENUS)) {
+      const open = target.closest && target.closest("details[open]");
+      closeMenus(null);
+      if (open) open.querySelector("summary").focus();
+      return;
+    }
     if (event.key === "Enter" && event.ctrlKey && target.matches("#composer textarea")) {
       event.preventDefault();
       target.form.requestSubmit();
@@ -92,6 +118,7 @@
   });
 
   document.addEventListener("click", (event) => {
+    closeMenus(event.target);
     if (event.target.closest("[data-open-shortcuts]")) toggleShortcuts();
     const close = event.target.closest(".flash-close");
     if (close) close.closest(".flash").remove();

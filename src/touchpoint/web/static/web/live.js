@@ -105,8 +105,10 @@
     const activity = event.event === "message.created" || event.event === "conversation.opened";
     schedule("row-" + id, () => refreshRow(id, activity));
     if (openConversation() === id) {
-      if (event.event === "message.created") schedule("thread", () => refreshThread(id));
-      else schedule("header", () => refreshHeader(id));
+      // A reply's delivery state (sent, delivered, failed and why) shows in the thread.
+      if (event.event === "message.created" || event.event === "message.delivery_changed") {
+        schedule("thread", () => refreshThread(id));
+      } else schedule("header", () => refreshHeader(id));
     }
   }
 
