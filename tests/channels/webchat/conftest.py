@@ -114,8 +114,10 @@ class Visitor:
 
 
 def signed_user(widget, user_id: str = "shop-42", email: str = "maria@example.com", name: str = "Maria Garcia",
-                valid: bool = True) -> dict:
-    digest = user_hash(widget.secret, user_id) if valid else "0" * 64
+                valid: bool = True, sign_email: bool = False) -> dict:
+    """TouchpointSettings as the site's page passes them: `user_hash` signs the user id, and the email
+    too with `sign_email`."""
+    digest = user_hash(widget.secret, user_id, email if sign_email else None) if valid else "0" * 64
     return {"user_id": user_id, "email": email, "name": name, "user_hash": digest}
 
 

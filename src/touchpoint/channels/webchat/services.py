@@ -1,9 +1,11 @@
 """The widget's writes: who a visitor is (a session), what they send and upload, the offline form.
 
-A visitor is anonymous (a random visitor id kept in their browser) until the site vouches for them:
-`user_hash` = HMAC-SHA256(widget secret, user_id), computed by the site's server. Only then are the
-site's user id and email trusted (verified identities) and the known customer's chats shown. A wrong
-or missing hash leaves the visitor anonymous, whatever they claim to be."""
+A visitor is anonymous (a random visitor id kept in their browser) until the site vouches for them
+with `user_hash`, an HMAC-SHA256 with the widget's secret computed by the site's server over one of
+two payloads (see `signed_payload`): the user id alone, or the user id and the email. Only what the
+hash covers is trusted: it finds the customer, becomes a verified identity and opens their chats.
+An email the hash does not cover is a hint shown to agents as unverified, never looked up, never
+attached as an identity. A wrong or missing hash leaves the visitor anonymous, whatever they claim."""
 
 import hashlib
 import hmac
@@ -64,9 +66,16 @@ def new_visitor_id() -> str:
     return str(uuid.uuid4())
 
 
-def user_hash(secret: str, user_id: str) -> str:
-    """What the site's server computes to vouch for its signed-in user."""
-    return hmac.new(secret.encode(), str(user_id).encode(), hashlib.sha256).hexdigest()
+def signed_payload(user_id: str, email: str | None = None) -> str:
+    """What `user_hash` signs: the user id alone (it vouches for the id only), or the user id, a line
+    feed and the email, exactly as the page passes them (it vouches for both). A user id has no line
+    feed (see identities.normalize), so the two payloads can never be mistaken for each other."""
+    return f"{user_id}\n{email}" if email is not None else str(user_id)
+
+
+def user_hash(secret: str, user_id: str, email: str | None = None) -> str:
+    """What the site's server computes to vouch for its signed-in user (hex)."""
+    return hmac.new(secret.encode(), signed_payload(user_id, email).encode(), hashlib.sha256).hexdigest()
 
 
 # ---- sessions --------------------------------------------------------------------------------
@@ -119,8 +128,24 @@ class VisitorSession:
         return VisitorSession(self.workspace_id, self.account_id, self.visitor_id, customer_id, self.verified, self.name)
 
 
-def is_verified(account: ChannelAccount, user: SiteUser) -> bool:
-    return bool(user.user_hash) and hmac.compare_digest(user_hash(account.secret, user.user_id), user.user_hash.lower())
+@dataclass(frozen=True)
+class Signed:
+    """What a valid user_hash covers."""
+
+    user_id: str
+    email: str | None  # None: the hash signs the user id alone
+
+
+def verify(account: ChannelAccount, user: SiteUser) -> Signed | None:
+    """The claims user_hash signs, or None when it signs none of them."""
+    given = user.user_hash.lower().encode()
+    if not given:
+        return None
+    if hmac.compare_digest(user_hash(account.secret, user.user_id).encode(), given):
+        return Signed(user.user_id, None)
+    if user.email and hmac.compare_digest(user_hash(account.secret, user.user_id, user.email).encode(), given):
+        return Signed(user.user_id, user.email)
+    return None
 
 
 def start_session(*, account: ChannelAccount, visitor_id: str, user: SiteUser | None = None) -> VisitorSession:
@@ -129,13 +154,15 @@ def start_session(*, account: ChannelAccount, visitor_id: str, user: SiteUser | 
         visitor_id = new_visitor_id()
     warnings: list[str] = []
     if user is not None:
-        if not is_verified(account, user):
-            warnings.append("TouchpointSettings.user_hash does not match user_id: the visitor stays anonymous.")
+        signed = verify(account, user)
+        if signed is None:
+            warnings.append("TouchpointSettings.user_hash matches neither user_id nor user_id + \"\\n\" + email: "
+                            "the visitor stays anonymous.")
         else:
             for attempt in range(2):
                 try:
                     with transaction.atomic():
-                        return _verified_session(account, visitor_id, user, warnings)
+                        return _verified_session(account, visitor_id, user, signed, warnings)
                 except IntegrityError:  # two tabs signing the same new user in at once: read theirs
                     if attempt:
                         raise Conflict("Could not start the chat; try again.") from None
@@ -152,12 +179,22 @@ def _anonymous_session(account: ChannelAccount, visitor_id: str, warnings: list[
                           verified=False, name=customer.name if customer else "", warnings=tuple(warnings))
 
 
-def _verified_session(account: ChannelAccount, visitor_id: str, user: SiteUser, warnings: list[str]) -> VisitorSession:
+def _verified_session(account: ChannelAccount, visitor_id: str, user: SiteUser, signed: Signed,
+                      warnings: list[str]) -> VisitorSession:
+    """The customer the signed claims name: by the user id, else by a signed email, else new (or the
+    visitor's own anonymous record). Unsigned claims name nobody: the name fills an empty name, an
+    unsigned email is kept on the record as a hint for agents."""
     workspace_id = account.workspace_id
-    user_id = _valid_or_none("external", user.user_id, warnings)
-    email = _valid_or_none("email", user.email, warnings) if user.email else None
+    user_id = _valid_or_none("external", signed.user_id, warnings)
     if user_id is None:
         return _anonymous_session(account, visitor_id, warnings)
+    email = _valid_or_none("email", signed.email, warnings) if signed.email else None
+    hint = None
+    if user.email and signed.email is None:
+        hint = _valid_or_none("email", user.email, warnings)
+        if hint:
+            warnings.append("TouchpointSettings.email is not signed by user_hash: it is shown to agents as unverified "
+                            "and identifies nobody. Sign user_id + \"\\n\" + email to have it trusted.")
     known = selectors.identity_owner(workspace_id, "external", user_id) or (
         selectors.identity_owner(workspace_id, "email", email) if email else None)
     before = selectors.visitor_customer(workspace_id, visitor_id)
@@ -172,10 +209,19 @@ def _verified_session(account: ChannelAccount, visitor_id: str, user: SiteUser, 
     customers.add_identity(customer=known, kind="external", value=user_id, verified=True)
     if email and selectors.identity_owner(workspace_id, "email", email) in (None, known):
         customers.add_identity(customer=known, kind="email", value=email, verified=True)
+    changes: dict = {}
     if user.name and not known.name:
-        known = customers.update_customer(actor=widget_actor(workspace_id), customer=known, name=user.name)
+        changes["name"] = user.name
+    if hint and not _has_identity(known, "email", hint) and known.custom_attributes.get("unverified_email") != hint:
+        changes["custom_attributes"] = {"unverified_email": hint}
+    if changes:
+        known = customers.update_customer(actor=widget_actor(workspace_id), customer=known, **changes)
     return VisitorSession(workspace_id, account.pk, visitor_id, known.pk, verified=True, name=known.name,
                           warnings=tuple(warnings))
+
+
+def _has_identity(customer: Customer, kind: str, value: str) -> bool:
+    return selectors.identity_owner(customer.workspace_id, kind, value) == customer
 
 
 def _valid_or_none(kind: str, value: str, warnings: list[str]) -> str | None:
