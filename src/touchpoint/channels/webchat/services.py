@@ -606,9 +606,14 @@ def validate_config(actor: Actor, config: dict) -> dict:
     return config
 
 
+DEMO_STORE = "demo_store"  # the config mark of the demo store's own widget
+
+
 def ensure_demo_widget(workspace: Workspace) -> ChannelAccount:
-    """The demo store's widget: made the first time the demo store page is shown, with a topic per team."""
-    existing = ChannelAccount.objects.filter(workspace=workspace, kind=Channel.WEBCHAT, is_active=True).first()
+    """The demo store's own widget, made the first time the demo store page is shown, with a topic per
+    team. Never a widget an admin made: the demo store hands out sign-ins signed with its secret."""
+    existing = ChannelAccount.objects.filter(workspace=workspace, kind=Channel.WEBCHAT, is_active=True,
+                                             config__demo_store=True).first()
     if existing is not None:
         return existing
     from touchpoint.accounts.models import Team
@@ -617,6 +622,21 @@ def ensure_demo_widget(workspace: Workspace) -> ChannelAccount:
                                                                                                 "Billing"))}
     return ChannelAccount.objects.create(
         workspace=workspace, kind=Channel.WEBCHAT, name="Demo store", address=f"wk_{secrets.token_urlsafe(18)}",
-        config={"prechat": True, "topics": topics, "title": "Northwind Outfitters",
+        config={DEMO_STORE: True, "prechat": True, "topics": topics, "title": "Northwind Outfitters",
                 "greeting": "Hi! Ask us about an order, a return or your bill."},
     )
+
+
+def demo_sign_in(*, account: ChannelAccount, demo_workspace: Workspace) -> dict:
+    """What the demo store's "Sign in" puts on its page for anyone who clicks: a made-up shopper signed
+    as a shop's server would sign its user (user id and email). Only for the demo store's own widget in
+    the demo workspace, and only a shopper whose address is on a domain reserved for examples, so a
+    real customer is never signed in by a public page. Anything else: NotFound."""
+    if not (account.config or {}).get(DEMO_STORE) or account.workspace_id != demo_workspace.pk:
+        raise NotFound("The demo sign-in exists only on the demo store of the demo workspace.")
+    shopper = selectors.demo_shopper(demo_workspace.pk)
+    if shopper is None:
+        raise NotFound("The demo workspace has no demo shopper to sign in as.")
+    customer, user_id, email = shopper
+    return {"user_id": user_id, "email": email, "name": customer.name,
+            "user_hash": user_hash(account.secret, user_id, email)}
