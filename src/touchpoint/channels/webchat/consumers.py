@@ -12,6 +12,7 @@ last event it saw and is sent the public messages it missed, each once."""
 
 import asyncio
 import json
+import logging
 import time
 import weakref
 from collections import deque
@@ -34,6 +35,7 @@ MAX_FRAME_CHARS = 64 * 1024
 SEEN_IDS = 1000
 TYPING_EVERY_S = 1.0
 PUBLIC_KINDS = ("incoming", "outgoing")
+log = logging.getLogger(__name__)
 
 
 def origin_allowed(account: ChannelAccount, origin: str) -> bool:
@@ -65,10 +67,7 @@ class Inbox:
         try:
             while self.waiting:
                 lot, self.waiting = self.waiting[:self.MAX_LOT], self.waiting[self.MAX_LOT:]
-                try:
-                    outcomes = await database_sync_to_async(_store_lot)([(a, i) for a, i, _ in lot])
-                except Exception as error:  # the database failed the whole lot: each socket reports it
-                    outcomes = [error] * len(lot)
+                outcomes = await self._store_lot([(a, i) for a, i, _ in lot])
                 for (_, _, future), outcome in zip(lot, outcomes, strict=True):
                     if future.done():
                         continue
@@ -78,6 +77,20 @@ class Inbox:
                         future.set_result(outcome)
         finally:
             self.storing = False
+
+    @staticmethod
+    async def _store_lot(lot: list[tuple[ChannelAccount, services.VisitorMessage]]) -> list:
+        """Each message's outcome: its ack, or a DomainError for its own sender. A lot that fails for
+        an unexpected reason is stored again one message at a time, so that the failure stays with
+        the message that caused it (and what was stored already is answered as a resend)."""
+        try:
+            return await database_sync_to_async(_store_lot)(lot)
+        except Exception:
+            if len(lot) == 1:
+                log.exception("a widget message could not be stored")
+                return [services.NotStored()]
+            log.exception("a lot of %s widget messages could not be stored; storing them one at a time", len(lot))
+        return [(await Inbox._store_lot([item]))[0] for item in lot]
 
 
 def _store_lot(lot: list[tuple[ChannelAccount, services.VisitorMessage]]) -> list:

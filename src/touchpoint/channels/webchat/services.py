@@ -33,6 +33,7 @@ from touchpoint.conversations.models import Channel, Conversation, Message
 from touchpoint.conversations.services import ChatLine, Content, IncomingFile
 from touchpoint.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from touchpoint.core.permissions import Actor, Role
+from touchpoint.core.text import clean_text
 from touchpoint.customers import services as customers
 from touchpoint.customers.identities import normalize
 from touchpoint.customers.models import Customer
@@ -45,6 +46,16 @@ UPLOAD_SALT = "touchpoint.widget.upload"
 UPLOAD_MAX_AGE_S = 24 * 3600
 MAX_ATTACHMENTS = 5
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class NotStored(DomainError):
+    """A message that failed to store for a reason of ours, not the visitor's (the cause is logged)."""
+
+    status = 503
+    code = "not_stored"
+
+    def __init__(self) -> None:
+        super().__init__("We could not store this message; please send it again.")
 
 
 class RateLimited(DomainError):
@@ -94,7 +105,7 @@ class SiteUser:
     def parse(cls, raw: object) -> "SiteUser | None":
         if not isinstance(raw, dict) or not raw.get("user_id"):
             return None
-        text = {k: str(raw.get(k) or "").strip()[:320] for k in ("user_id", "email", "name", "user_hash")}
+        text = {k: clean_text(str(raw.get(k) or "")).strip()[:320] for k in ("user_id", "email", "name", "user_hash")}
         return cls(**text)
 
 
@@ -266,7 +277,7 @@ class Prechat:
     def parse(cls, raw: object) -> "Prechat | None":
         if not isinstance(raw, dict):
             return None
-        return cls(**{k: str(raw.get(k) or "").strip()[:200] for k in ("name", "email", "topic")})
+        return cls(**{k: clean_text(str(raw.get(k) or "")).strip()[:200] for k in ("name", "email", "topic")})
 
 
 def message_metadata(session: VisitorSession) -> dict:
@@ -409,6 +420,7 @@ def leave_offline_message(
     if not text.strip():
         raise ValidationFailed("Write your message, and we'll answer it by email.", field="text")
     check_rate(session, "messages", settings.WIDGET_MESSAGES_PER_MINUTE, "messages")
+    name = clean_text(name)
     actor = widget_actor(session.workspace_id)
     with transaction.atomic():
         owner = selectors.identity_owner(session.workspace_id, "email", email)
@@ -478,7 +490,9 @@ def _apply_prechat(account: ChannelAccount, session: VisitorSession, conversatio
 
 
 def _check_text(text: object) -> str:
-    text = text if isinstance(text, str) else ""
+    """The message's text as it will be stored (core.text: what the database cannot hold is cleaned
+    out), checked before it joins a lot so that it can only fail alone."""
+    text = clean_text(text) if isinstance(text, str) else ""
     limit = settings.WIDGET_MAX_MESSAGE_CHARS
     if len(text) > limit:
         raise ValidationFailed(f"The message is {len(text):,} characters; the limit is {limit:,}. Split it up.",
