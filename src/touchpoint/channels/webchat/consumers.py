@@ -24,6 +24,7 @@ from touchpoint.channels.models import ChannelAccount
 from touchpoint.channels.webchat import payloads, selectors, services
 from touchpoint.channels.webchat.services import Prechat, SiteUser, VisitorSession
 from touchpoint.core.errors import DomainError, ValidationFailed
+from touchpoint.core.net import scope_address
 from touchpoint.realtime import listeners
 from touchpoint.realtime.consumers import LiveSocket
 from touchpoint.realtime.groups import conversation_group, visitor_group
@@ -31,6 +32,7 @@ from touchpoint.realtime.selectors import latest_event_id
 
 UNKNOWN_WIDGET = 4404  # close codes the widget does not retry after
 ORIGIN_REFUSED = 4403
+TOO_MANY = 4429  # too many new chats from this address or on this widget: the widget retries later
 MAX_FRAME_CHARS = 64 * 1024
 SEEN_IDS = 1000
 TYPING_EVERY_S = 1.0
@@ -134,6 +136,7 @@ class WidgetConsumer(LiveSocket):
         listeners.remember_socket_loop(asyncio.get_running_loop())
         query = parse_qs(self.scope.get("query_string", b"").decode())
         self.visitor_hint = (query.get("visitor") or [""])[0]
+        self.address = scope_address(self.scope)
         self.session = None
         self.group: str | None = None
         self.seen: set[int] = set()
@@ -198,7 +201,13 @@ class WidgetConsumer(LiveSocket):
         if self.session is not None:
             raise ValidationFailed("This socket said hello already.", code="hello_twice")
         last = content.get("last_event_id")
-        session, config = await database_sync_to_async(self._start)(content.get("user"))
+        try:
+            session, config = await database_sync_to_async(self._start)(content.get("user"))
+        except services.RateLimited as error:
+            await self.send_json({"type": "error", "code": error.code, "message": error.message,
+                                  "retry_after": error.retry_after})
+            await self.close(code=TOO_MANY)
+            return
         self.session = session
         if session.customer_id is not None:
             await self._follow(session.customer_id)  # join first, then read: nothing falls in between
@@ -213,7 +222,8 @@ class WidgetConsumer(LiveSocket):
     def _start(self, user: object) -> tuple[VisitorSession, dict]:
         """Who the visitor is, and what the widget shows them (other apps may add to it: the bot), in
         one trip to the database thread."""
-        session = services.start_session(account=self.account, visitor_id=self.visitor_hint, user=SiteUser.parse(user))
+        session = services.start_session(account=self.account, visitor_id=self.visitor_hint, user=SiteUser.parse(user),
+                                         address=self.address)
         return session, selectors.public_config(self.account)
 
     async def _message(self, content: dict) -> None:

@@ -14,7 +14,7 @@ import re
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.core import signing
@@ -120,6 +120,7 @@ class VisitorSession:
     verified: bool
     name: str = ""
     warnings: tuple[str, ...] = ()
+    address: str = ""  # the client's address on this connection or request (core.net), for the limits
 
     def token(self) -> str:
         return signing.dumps([self.workspace_id, self.account_id, self.visitor_id, self.customer_id, self.verified],
@@ -136,7 +137,12 @@ class VisitorSession:
         return cls(workspace_id, account_id, visitor_id, customer_id, verified)
 
     def with_customer(self, customer_id: int) -> "VisitorSession":
-        return VisitorSession(self.workspace_id, self.account_id, self.visitor_id, customer_id, self.verified, self.name)
+        return replace(self, customer_id=customer_id, warnings=())
+
+    def at(self, address: str) -> "VisitorSession":
+        """The session as used from this client address (a token does not carry one: it is where the
+        request came from that counts)."""
+        return replace(self, address=address)
 
 
 @dataclass(frozen=True)
@@ -159,8 +165,11 @@ def verify(account: ChannelAccount, user: SiteUser) -> Signed | None:
     return None
 
 
-def start_session(*, account: ChannelAccount, visitor_id: str, user: SiteUser | None = None) -> VisitorSession:
-    """Who this visitor is. Creates nothing for an anonymous visitor until they write."""
+def start_session(*, account: ChannelAccount, visitor_id: str, user: SiteUser | None = None,
+                  address: str = "") -> VisitorSession:
+    """Who this visitor is. Creates nothing for an anonymous visitor until they write. Each start
+    counts against the address's and the widget's limits on new sessions (RateLimited)."""
+    check_rate(SESSIONS, account_id=account.pk, address=address)
     if not ID_RE.match(visitor_id or ""):
         visitor_id = new_visitor_id()
     warnings: list[str] = []
@@ -173,11 +182,11 @@ def start_session(*, account: ChannelAccount, visitor_id: str, user: SiteUser | 
             for attempt in range(2):
                 try:
                     with transaction.atomic():
-                        return _verified_session(account, visitor_id, user, signed, warnings)
+                        return _verified_session(account, visitor_id, user, signed, warnings, address).at(address)
                 except IntegrityError:  # two tabs signing the same new user in at once: read theirs
                     if attempt:
                         raise Conflict("Could not start the chat; try again.") from None
-    return _anonymous_session(account, visitor_id, warnings)
+    return _anonymous_session(account, visitor_id, warnings).at(address)
 
 
 def _anonymous_session(account: ChannelAccount, visitor_id: str, warnings: list[str]) -> VisitorSession:
@@ -191,7 +200,7 @@ def _anonymous_session(account: ChannelAccount, visitor_id: str, warnings: list[
 
 
 def _verified_session(account: ChannelAccount, visitor_id: str, user: SiteUser, signed: Signed,
-                      warnings: list[str]) -> VisitorSession:
+                      warnings: list[str], address: str) -> VisitorSession:
     """The customer the signed claims name: by the user id, else by a signed email, else new (or the
     visitor's own anonymous record). Unsigned claims name nobody: the name fills an empty name, an
     unsigned email is kept on the record as a hint for agents."""
@@ -211,9 +220,12 @@ def _verified_session(account: ChannelAccount, visitor_id: str, user: SiteUser, 
     before = selectors.visitor_customer(workspace_id, visitor_id)
     if before is not None and before != known and selectors.has_verified_identity(before):
         visitor_id, before = new_visitor_id(), None  # another signed-in customer used this browser
-    if known is None:
-        known = before or customers.create_customer(workspace_id=workspace_id, name=user.name,
-                                                    identities=[("visitor", visitor_id)])
+    if known is None and before is None:
+        check_rate(NEW_VISITORS, account_id=account.pk, address=address)
+        known = customers.create_customer(workspace_id=workspace_id, name=user.name,
+                                          identities=[("visitor", visitor_id)])
+    elif known is None:
+        known = before
     elif before is not None and before.pk != known.pk:
         # What they wrote before signing in joins their record.
         known = customers.merge_customers(actor=widget_actor(workspace_id), source=before, target=known)
@@ -255,6 +267,8 @@ def _session_customer(session: VisitorSession, *, name: str = "") -> Customer:
             if customer is None:
                 raise PermissionDenied("This chat session is no longer valid; reload the page.", code="session_invalid")
             return customer
+    if selectors.visitor_customer(session.workspace_id, session.visitor_id) is None:
+        _limit(session, NEW_VISITORS)  # a record for a new visitor id: the ids are the visitor's to make up
     customer = customers.resolve_customer(workspace_id=session.workspace_id, kind="visitor", value=session.visitor_id,
                                           name=name)
     if selectors.has_verified_identity(customer):
@@ -391,7 +405,7 @@ def _over_rate_unless_resent(session: VisitorSession, client_id: str) -> Receive
     """Raises RateLimited for a visitor writing too fast, unless this is a resend of a message they
     sent before (no new message: answered all the same)."""
     try:
-        check_rate(session, "messages", settings.WIDGET_MESSAGES_PER_MINUTE, "messages")
+        _limit(session, MESSAGES)
     except RateLimited:
         already = _already_stored(session, client_id)
         if already is None:
@@ -419,7 +433,7 @@ def leave_offline_message(
     text = _check_text(text)
     if not text.strip():
         raise ValidationFailed("Write your message, and we'll answer it by email.", field="text")
-    check_rate(session, "messages", settings.WIDGET_MESSAGES_PER_MINUTE, "messages")
+    _limit(session, MESSAGES)
     name = clean_text(name)
     actor = widget_actor(session.workspace_id)
     with transaction.atomic():
@@ -507,20 +521,63 @@ def _valid_email(email: str) -> str:
         raise ValidationFailed(f"{email!r} is not an email address we can answer.", field="email") from None
 
 
-def check_rate(session: VisitorSession, what: str, per_minute: int, noun: str) -> None:
-    """A fixed one-minute window per visitor, counted in the shared cache (Redis when scaled out)."""
+# ---- abuse limits ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rate:
+    """One thing the widget limits per minute: the settings that give its limit per visitor id (none
+    where the visitor id means nothing), per client address on the widget and per widget."""
+
+    what: str
+    noun: str
+    per_visitor: str | None
+    per_address: str
+    per_widget: str
+
+
+MESSAGES = Rate("messages", "messages", "WIDGET_MESSAGES_PER_MINUTE", "WIDGET_MESSAGES_PER_MINUTE_PER_ADDRESS",
+                "WIDGET_MESSAGES_PER_MINUTE_PER_WIDGET")
+UPLOADS = Rate("uploads", "files", "WIDGET_UPLOADS_PER_MINUTE", "WIDGET_UPLOADS_PER_MINUTE_PER_ADDRESS",
+               "WIDGET_UPLOADS_PER_MINUTE_PER_WIDGET")
+SESSIONS = Rate("sessions", "new chats", None, "WIDGET_SESSIONS_PER_MINUTE_PER_ADDRESS",
+                "WIDGET_SESSIONS_PER_MINUTE_PER_WIDGET")
+NEW_VISITORS = Rate("new-visitors", "new visitors", None, "WIDGET_NEW_VISITORS_PER_MINUTE_PER_ADDRESS",
+                    "WIDGET_NEW_VISITORS_PER_MINUTE_PER_WIDGET")
+
+
+def _limit(session: VisitorSession, rate: Rate) -> None:
+    check_rate(rate, account_id=session.account_id, address=session.address, visitor_id=session.visitor_id)
+
+
+def check_rate(rate: Rate, *, account_id: int, address: str, visitor_id: str | None = None) -> None:
+    """Counts one more against the visitor's, the address's and the widget's limits, in that order, and
+    raises RateLimited at the first one over. Fixed one-minute windows counted in the shared cache
+    (Redis when scaled out). The address is unknown ("") only where no server gave one: not counted."""
     now = time.time()
-    key = f"widget-rate:{what}:{session.account_id}:{session.visitor_id}:{int(now // 60)}"
+    retry_after = 60 - int(now) % 60
+    scopes = (
+        ("visitor", visitor_id, rate.per_visitor, "Slow down: at most {limit} {noun} a minute."),
+        ("address", address, rate.per_address, "Too many {noun} from your network: at most {limit} a minute."),
+        ("widget", "all", rate.per_widget, "This chat is very busy right now."),
+    )
+    for scope, who, setting, message in scopes:
+        if not who or setting is None:
+            continue
+        limit = getattr(settings, setting)
+        if _count(f"widget-rate:{rate.what}:{account_id}:{scope}:{who}:{int(now // 60)}") > limit:
+            raise RateLimited(message.format(limit=limit, noun=rate.noun) + f" Try again in {retry_after} s.",
+                              retry_after=retry_after)
+
+
+def _count(key: str) -> int:
+    """One more in this window, as the cache counts it."""
     cache.add(key, 0, timeout=90)
     try:
-        count = cache.incr(key)
+        return cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=90)
-        count = 1
-    if count > per_minute:
-        retry_after = 60 - int(now) % 60
-        raise RateLimited(f"Slow down: at most {per_minute} {noun} a minute. Try again in {retry_after} s.",
-                          retry_after=retry_after)
+        return 1
 
 
 # ---- uploads ---------------------------------------------------------------------------------
@@ -528,7 +585,7 @@ def check_rate(session: VisitorSession, what: str, per_minute: int, noun: str) -
 
 def store_upload(*, session: VisitorSession, filename: str, content_type: str, data: bytes) -> dict:
     """Keep a file until the message that carries it is sent; the widget gets a signed ticket for it."""
-    check_rate(session, "uploads", settings.WIDGET_UPLOADS_PER_MINUTE, "files")
+    _limit(session, UPLOADS)
     check_upload_size(filename, len(data))
     content_type = (content_type or "application/octet-stream").split(";")[0].strip().lower()
     if content_type not in settings.ATTACHMENT_CONTENT_TYPES:

@@ -20,6 +20,7 @@ from touchpoint.channels.webchat.consumers import origin_allowed
 from touchpoint.channels.webchat.services import VisitorSession
 from touchpoint.conversations.models import Attachment, Channel, MessageKind
 from touchpoint.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from touchpoint.core.net import request_address
 from touchpoint.customers.models import Customer
 
 View = Callable[..., HttpResponse]
@@ -65,7 +66,7 @@ def _account(key: str) -> ChannelAccount:
 
 
 def _session(request: HttpRequest, token: str) -> tuple[VisitorSession, ChannelAccount]:
-    session = VisitorSession.from_token(token)
+    session = VisitorSession.from_token(token).at(request_address(request))
     account = ChannelAccount.objects.select_related("workspace").filter(
         pk=session.account_id, kind=Channel.WEBCHAT, is_active=True).first()
     if account is None:
