@@ -69,7 +69,7 @@ class Inbox:
         try:
             while self.waiting:
                 lot, self.waiting = self.waiting[:self.MAX_LOT], self.waiting[self.MAX_LOT:]
-                outcomes = await self._store_lot([(a, i) for a, i, _ in lot])
+                outcomes = await self._store_isolated([(a, i) for a, i, _ in lot])
                 for (_, _, future), outcome in zip(lot, outcomes, strict=True):
                     if future.done():
                         continue
@@ -81,7 +81,7 @@ class Inbox:
             self.storing = False
 
     @staticmethod
-    async def _store_lot(lot: list[tuple[ChannelAccount, services.VisitorMessage]]) -> list:
+    async def _store_isolated(lot: list[tuple[ChannelAccount, services.VisitorMessage]]) -> list:
         """Each message's outcome: its ack, or a DomainError for its own sender. A lot that fails for
         an unexpected reason is stored again one message at a time, so that the failure stays with
         the message that caused it (and what was stored already is answered as a resend)."""
@@ -92,7 +92,7 @@ class Inbox:
                 log.exception("a widget message could not be stored")
                 return [services.NotStored()]
             log.exception("a lot of %s widget messages could not be stored; storing them one at a time", len(lot))
-        return [(await Inbox._store_lot([item]))[0] for item in lot]
+        return [(await Inbox._store_isolated([item]))[0] for item in lot]
 
 
 def _store_lot(lot: list[tuple[ChannelAccount, services.VisitorMessage]]) -> list:
