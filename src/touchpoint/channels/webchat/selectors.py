@@ -36,9 +36,16 @@ def follow_merges(customer: Customer | None) -> Customer | None:
 
 
 def identity_owner(workspace_id: int, kind: str, value: str) -> Customer | None:
-    """The (surviving) customer who owns this identity, or None. `value` must be normalized."""
-    identity = Identity.objects.select_related("customer").filter(workspace_id=workspace_id, kind=kind, value=value).first()
+    """The (surviving) customer who owns this identity, or None. `value` must be normalized. A claim
+    (an address some visitor typed) is nobody's: None."""
+    identity = (Identity.objects.select_related("customer")
+                .filter(workspace_id=workspace_id, kind=kind, value=value, claimed=False).first())
     return follow_merges(identity.customer) if identity else None
+
+
+def holds_identity(customer: Customer, kind: str, value: str) -> bool:
+    """The customer has this identity, as their own or as a claim."""
+    return Identity.objects.filter(customer=customer, kind=kind, value=value).exists()
 
 
 def visitor_customer(workspace_id: int, visitor_id: str) -> Customer | None:

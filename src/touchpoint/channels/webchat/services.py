@@ -5,7 +5,11 @@ with `user_hash`, an HMAC-SHA256 with the widget's secret computed by the site's
 two payloads (see `signed_payload`): the user id alone, or the user id and the email. Only what the
 hash covers is trusted: it finds the customer, becomes a verified identity and opens their chats.
 An email the hash does not cover is a hint shown to agents as unverified, never looked up, never
-attached as an identity. A wrong or missing hash leaves the visitor anonymous, whatever they claim."""
+attached as an identity. A wrong or missing hash leaves the visitor anonymous, whatever they claim.
+
+An address typed into the pre-chat or away form is a claim (customers.models.Identity.claimed): it
+lets agents answer the visitor by email, and nothing else; any trusted source naming the address
+takes it over, so the visitor never receives another's orders or mail."""
 
 import hashlib
 import hmac
@@ -235,16 +239,12 @@ def _verified_session(account: ChannelAccount, visitor_id: str, user: SiteUser, 
     changes: dict = {}
     if user.name and not known.name:
         changes["name"] = user.name
-    if hint and not _has_identity(known, "email", hint) and known.custom_attributes.get("unverified_email") != hint:
+    if hint and not selectors.holds_identity(known, "email", hint) and known.custom_attributes.get("unverified_email") != hint:
         changes["custom_attributes"] = {"unverified_email": hint}
     if changes:
         known = customers.update_customer(actor=widget_actor(workspace_id), customer=known, **changes)
     return VisitorSession(workspace_id, account.pk, visitor_id, known.pk, verified=True, name=known.name,
                           warnings=tuple(warnings))
-
-
-def _has_identity(customer: Customer, kind: str, value: str) -> bool:
-    return selectors.identity_owner(customer.workspace_id, kind, value) == customer
 
 
 def _valid_or_none(kind: str, value: str, warnings: list[str]) -> str | None:
@@ -422,10 +422,12 @@ def _resent(session: VisitorSession, message: Message) -> Received:
 def leave_offline_message(
     *, account: ChannelAccount, session: VisitorSession, client_id: str, email: str, text: str, name: str = "",
 ) -> Received:
-    """The away form: the answer will go out by email, so the conversation's customer must own the
-    address. A free address joins the visitor's record (unverified). An address another customer owns
-    files the message in a new conversation of that customer, as an email from that address would be,
-    and shows the visitor nothing of theirs."""
+    """The away form: the answer will go out by email, so the conversation's customer must hold the
+    address. An address nobody owns joins the visitor's record as a claim (taken from any other
+    visitor who claimed it): enough to answer by email and to thread the replies back, never a way to
+    anyone's records (customers.add_identity). An address a customer owns files the message in a new
+    conversation of that customer, as an email from that address would be, and shows the visitor
+    nothing of theirs."""
     already = _already_stored(session, client_id)
     if already is not None:
         return Received(already, False, session.customer_id)
@@ -442,7 +444,7 @@ def leave_offline_message(
         conversation = None
         if owner is None:
             owner = mine
-            customers.add_identity(customer=owner, kind="email", value=email)
+            customers.add_identity(customer=owner, kind="email", value=email, claimed=True)
         elif mine is None or owner.pk != mine.pk:
             conversation = conversations.open_conversation(actor=actor, customer=owner, channel=Channel.WEBCHAT,
                                                            subject="Message left in the chat")
@@ -487,8 +489,8 @@ def _apply_prechat(account: ChannelAccount, session: VisitorSession, conversatio
     if prechat.email and not session.verified:
         email = normalize("email", prechat.email)
         owner = selectors.identity_owner(session.workspace_id, "email", email)
-        if owner is None:
-            customers.add_identity(customer=customer, kind="email", value=email)
+        if owner is None:  # nobody's, or only claimed: the visitor's claim now, which unlocks nothing
+            customers.add_identity(customer=customer, kind="email", value=email, claimed=True)
         elif owner.pk != customer.pk:
             # Someone else's address, and nothing proves it is theirs: shown to agents, not linked.
             conversations.update_conversation(actor=actor, conversation=conversation,
