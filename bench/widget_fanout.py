@@ -42,6 +42,9 @@ TOUCHPOINT = str(Path(sys.executable).parent / "touchpoint")
 BUDGET_P99_MS = 100
 SETTLE_S = 3.0
 BENCH_DB = "touchpoint_bench_widget"
+# Every simulated visitor writes from this machine's one address: no widget limit may hold them back.
+NO_WIDGET_LIMITS = {f"WIDGET_{what}_PER_MINUTE_PER_{scope}": "10000000"
+                    for what in ("MESSAGES", "SESSIONS", "NEW_VISITORS", "UPLOADS") for scope in ("ADDRESS", "WIDGET")}
 
 SETUP = """
 import json
@@ -85,7 +88,7 @@ class Desk:
         self.var = tempfile.mkdtemp(prefix="touchpoint-widget-bench-")
         self.scale_out = scale_out
         self.env = {**os.environ, "TOUCHPOINT_VAR": self.var, "SECRET_KEY": uuid.uuid4().hex * 2,
-                    "LOG_LEVEL": "WARNING", "WIDGET_MESSAGES_PER_MINUTE": "100000",
+                    "LOG_LEVEL": "WARNING", "WIDGET_MESSAGES_PER_MINUTE": "100000", **NO_WIDGET_LIMITS,
                     "DJANGO_SETTINGS_MODULE": "touchpoint.settings"}
         self.pg_server = ""
         if scale_out:

@@ -1,5 +1,6 @@
 """Settings come from environment variables with safe defaults for one machine (the embedded mode)."""
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -198,11 +199,27 @@ SERVICE_LEVEL_TARGET_S = {
     "message": int(os.environ.get("SERVICE_LEVEL_MESSAGE_S", 4 * 3600)),
 }
 
-# ---- web chat widget: limits per visitor (counted in the cache, so shared by every process with Redis) ----
+# ---- web chat widget: limits per visitor, per client address and per widget, per minute (counted in the
+# cache, so shared by every process with Redis). A visitor id is the visitor's own choice: the address
+# and widget limits are the ones a script cannot sidestep.
 WIDGET_MESSAGES_PER_MINUTE = int(os.environ.get("WIDGET_MESSAGES_PER_MINUTE", 20))
 WIDGET_MAX_MESSAGE_CHARS = int(os.environ.get("WIDGET_MAX_MESSAGE_CHARS", 5000))
 WIDGET_UPLOADS_PER_MINUTE = int(os.environ.get("WIDGET_UPLOADS_PER_MINUTE", 10))
 WIDGET_UPLOAD_MAX_BYTES = min(ATTACHMENT_MAX_BYTES, int(os.environ.get("WIDGET_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)))
+WIDGET_MESSAGES_PER_MINUTE_PER_ADDRESS = int(os.environ.get("WIDGET_MESSAGES_PER_MINUTE_PER_ADDRESS", 120))
+WIDGET_MESSAGES_PER_MINUTE_PER_WIDGET = int(os.environ.get("WIDGET_MESSAGES_PER_MINUTE_PER_WIDGET", 12000))
+WIDGET_UPLOADS_PER_MINUTE_PER_ADDRESS = int(os.environ.get("WIDGET_UPLOADS_PER_MINUTE_PER_ADDRESS", 30))
+WIDGET_UPLOADS_PER_MINUTE_PER_WIDGET = int(os.environ.get("WIDGET_UPLOADS_PER_MINUTE_PER_WIDGET", 1200))
+# Sockets opened (each `hello`) and customer records made for new visitors (first message, away form, sign-in).
+WIDGET_SESSIONS_PER_MINUTE_PER_ADDRESS = int(os.environ.get("WIDGET_SESSIONS_PER_MINUTE_PER_ADDRESS", 60))
+WIDGET_SESSIONS_PER_MINUTE_PER_WIDGET = int(os.environ.get("WIDGET_SESSIONS_PER_MINUTE_PER_WIDGET", 12000))
+WIDGET_NEW_VISITORS_PER_MINUTE_PER_ADDRESS = int(os.environ.get("WIDGET_NEW_VISITORS_PER_MINUTE_PER_ADDRESS", 20))
+WIDGET_NEW_VISITORS_PER_MINUTE_PER_WIDGET = int(os.environ.get("WIDGET_NEW_VISITORS_PER_MINUTE_PER_WIDGET", 3000))
+# The reverse proxies in front of Touchpoint (addresses or networks, comma-separated): only from these is
+# X-Forwarded-For believed about who the client is. Empty: every peer is the client itself.
+TRUSTED_PROXIES = [p.strip() for p in os.environ.get("TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if p.strip()]
+for _proxy in TRUSTED_PROXIES:
+    ipaddress.ip_network(_proxy, strict=False)  # a typo stops the start, not the first forwarded request
 
 # ---- email: outgoing through SMTP, incoming through `touchpoint smtpd`, IMAP polling or a webhook ----
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -218,6 +218,25 @@ def test_an_email_owned_by_someone_else_is_not_taken_from_them(desk, catalog):
     assert again.customer_id == other.pk and Identity.objects.get(value="shared@example.com").customer_id == pat.pk
 
 
+def test_an_email_a_chat_visitor_only_typed_is_taken_by_the_orders_customer(desk, catalog):
+    """An address typed into the chat widget (a claim) belongs to nobody: whether the order is found by
+    its email or by the store's customer id, the address goes with the order, never the order to the
+    visitor who typed it."""
+    visitor = customers.create_customer(workspace_id=desk.id, name="Visitor")
+    customers.add_identity(customer=visitor, kind="email", value="ann@example.net", claimed=True)
+    customers.add_identity(customer=visitor, kind="email", value="bo@example.net", claimed=True)
+    by_email = services.upsert_order(actor=desk.admin_actor, record=order(
+        "NW-6", "ann@example.net", [line("RJ-BLK-S", 1, "79.00")], "79.00")).obj
+    bo = customers.create_customer(workspace_id=desk.id, name="Bo", identities=[("external", "shop-11")])
+    by_store_id = services.upsert_order(actor=desk.admin_actor, record=order(
+        "NW-7", "bo@example.net", [line("RJ-BLK-S", 1, "79.00")], "79.00", customer_external_id="shop-11")).obj
+    assert by_email.customer_id not in (None, visitor.pk) and by_store_id.customer_id == bo.pk
+    assert {(i.value, i.customer_id, i.claimed) for i in Identity.objects.filter(kind="email")} == {
+        ("ann@example.net", by_email.customer_id, False), ("bo@example.net", bo.pk, False)}
+    visitor.refresh_from_db()
+    assert visitor.custom_attributes["unverified_email"] == "bo@example.net"  # the latest taken
+
+
 def test_an_order_is_updated_by_its_number_in_any_case_and_a_late_push_is_ignored(desk, placed_order, capture):
     record = order("nw-100234", "maria@example.com", [line("RJ-BLK-S", 1, "79.00")], "79.00", status="refunded",
                    updated_at=T0 + timedelta(days=1))

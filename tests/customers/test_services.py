@@ -54,6 +54,53 @@ def test_identity_taken_by_another_customer_is_a_conflict(desk):
     assert services.add_identity(customer=a, kind="email", value="a@example.com").customer_id == a.pk  # idempotent
 
 
+def test_a_claim_is_nobodys_and_any_other_source_takes_it_over(desk):
+    """A claim (an address a chat visitor typed) identifies the claimant to nothing else."""
+    claimant = services.create_customer(workspace_id=desk.id, name="Visitor")
+    services.add_identity(customer=claimant, kind="email", value="maria@example.net", claimed=True)
+    chat, _ = receive_message(workspace_id=desk.id, channel="webchat", customer=claimant, content=Content(text="hi"))
+
+    # A trusted source resolving the address gets a customer of its own, who takes the claim.
+    owner = services.resolve_customer(workspace_id=desk.id, kind="email", value="Maria@Example.net", name="Maria")
+    assert owner.pk != claimant.pk and owner.name == "Maria"
+    identity = Identity.objects.get(value="maria@example.net")
+    assert (identity.customer_id, identity.claimed, identity.verified) == (owner.pk, False, False)
+    claimant.refresh_from_db()
+    assert claimant.custom_attributes == {"unverified_email": "maria@example.net"}
+    assert Message.objects.get(pk=chat.pk).customer_id == claimant.pk  # the claimant keeps their chat
+    entry = AuditEntry.objects.get(action="identity.claim_taken_over")
+    assert (entry.object_id, entry.data["to_customer_id"]) == (str(claimant.pk), owner.pk)
+    # Now it is the owner's: nobody takes it from them, a claim included.
+    assert services.resolve_customer(workspace_id=desk.id, kind="email", value="maria@example.net").pk == owner.pk
+    with pytest.raises(Conflict):
+        services.add_identity(customer=claimant, kind="email", value="maria@example.net", claimed=True)
+
+
+def test_adding_a_claimed_identity_takes_it_over_and_confirms_ones_own(desk):
+    first = services.create_customer(workspace_id=desk.id, name="First visitor")
+    services.add_identity(customer=first, kind="email", value="lena@example.com", claimed=True)
+    # A later claim takes it from an earlier one: neither proves anything.
+    later = services.create_customer(workspace_id=desk.id, name="Later visitor")
+    services.add_identity(customer=later, kind="email", value="lena@example.com", claimed=True)
+    assert Identity.objects.get(value="lena@example.com").customer_id == later.pk
+    # A source that vouches (an agent, the API, a signed sign-in) makes the holder's claim their own.
+    confirmed = services.add_identity(customer=later, kind="email", value="lena@example.com", verified=True)
+    assert (confirmed.customer_id, confirmed.claimed, confirmed.verified) == (later.pk, False, True)
+    # And a claim never undoes that.
+    again = services.add_identity(customer=later, kind="email", value="lena@example.com", claimed=True)
+    assert (again.claimed, again.verified) == (False, True)
+
+
+def test_a_claim_in_one_workspace_is_nothing_in_another(desk, other_desk):
+    claimant = services.create_customer(workspace_id=desk.id)
+    services.add_identity(customer=claimant, kind="email", value="maria@example.net", claimed=True)
+    elsewhere = services.resolve_customer(workspace_id=other_desk.id, kind="email", value="maria@example.net")
+    assert elsewhere.workspace_id == other_desk.id
+    assert Identity.objects.get(workspace_id=desk.id, value="maria@example.net").claimed
+    claimant.refresh_from_db()
+    assert claimant.custom_attributes == {}
+
+
 def _customer_with_history(desk, email, phone):
     customer = services.create_customer(workspace_id=desk.id, name=email.split("@")[0],
                                         identities=[("email", email), ("phone", phone)],

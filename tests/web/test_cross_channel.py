@@ -3,6 +3,10 @@ conversation's, each message showing its channel, and linking identities by hand
 
 import re
 
+import pytest
+
+from tests.conftest import Desk
+from tests.web.test_browser import Agent, browser, server  # noqa: F401  (browser, server: fixtures)
 from touchpoint.conversations.models import Message
 from touchpoint.conversations.services import Content, receive_message
 from touchpoint.customers import services as customers
@@ -113,3 +117,49 @@ def test_identities_and_merges_stay_inside_the_workspace(desk, other_desk):
     assert "belongs to" not in response.content.decode() and "Globex" not in response.content.decode()
     assert Customer.objects.get(pk=theirs.pk).merged_into_id is None
     assert client.post(f"/customers/{ours.pk}/merge/", {"source": "abc"}, **HTMX).status_code == 422
+
+
+def test_an_address_a_visitor_only_typed_is_marked_and_an_agent_can_give_it_to_its_owner(desk):
+    """A claim is shown for what it is, and is nobody's: an agent adding it to another customer takes
+    it over (no merge offered), the visitor keeps their chat and the address as a hint."""
+    conversation = chat(desk)
+    visitor = conversation.customer
+    customers.add_identity(customer=visitor, kind="email", value="lena@example.com", claimed=True)
+    client = signed_in(desk.agent)
+    page = client.get(f"/conversations/{conversation.pk}/", **HTMX).content.decode()
+    assert re.search(r"lena@example.com <span class=\"badge ch\" title=\"Typed into the chat[^\"]*\">typed in chat</span>",
+                     page)
+    assert "email" in channel_options(page)  # the visitor can be answered at it
+
+    lena = customers.create_customer(workspace_id=desk.id, name="Lena Park")
+    response = client.post(f"/customers/{lena.pk}/identities/", {"kind": "email", "value": "lena@example.com"}, **HTMX)
+    assert response.status_code == 200 and "belongs to" not in response.content.decode()
+    identity = Identity.objects.get(kind="email", value="lena@example.com")
+    assert (identity.customer_id, identity.claimed) == (lena.pk, False)
+    assert Customer.objects.get(pk=visitor.pk).custom_attributes == {"unverified_email": "lena@example.com"}
+    assert conversation.__class__.objects.get(pk=conversation.pk).customer_id == visitor.pk
+
+
+@pytest.fixture
+def claimed_chat(server) -> int:  # noqa: F811
+    desk = Desk("acme")
+    conversation = chat(desk)
+    customers.add_identity(customer=conversation.customer, kind="email", value="lena@example.com", claimed=True)
+    return conversation.pk
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (1440, 900), (1920, 1080)])
+def test_the_sidebar_shows_a_typed_in_chat_address_for_what_it_is(server, claimed_chat, browser, width,  # noqa: F811
+                                                                  height):
+    from playwright.sync_api import expect
+
+    agent = Agent(browser, server, "ana@acme.test", "agent-pass-1")
+    agent.page.set_viewport_size({"width": width, "height": height})
+    agent.page.goto(f"{server}/conversations/{claimed_chat}/")
+    badge = agent.page.locator("#customer-identities .badge", has_text="typed in chat")
+    badge.scroll_into_view_if_needed()
+    expect(badge).to_be_visible()
+    assert "not confirmed" in badge.get_attribute("title")
+    agent.page.locator("#customer-identities").screenshot(path=f"/tmp/claimed-identity-{width}x{height}.png")
+    assert agent.problems == []

@@ -9,8 +9,8 @@ Failures count within LOGIN_LOCKOUT_WINDOW_S, twice over:
 Axes compares one count with one limit; `LoginLimits.get_failures` reports the pair's count, or the
 limit itself once the address has used up its own allowance.
 
-The address is the connection's (REMOTE_ADDR), never a header the caller writes. Behind a reverse
-proxy, uvicorn's FORWARDED_ALLOW_IPS decides whose X-Forwarded-For becomes REMOTE_ADDR."""
+The address is the connection's, never a header the caller writes: X-Forwarded-For counts only from
+one of our own proxies (core.net, settings.TRUSTED_PROXIES), as for every other limit."""
 
 from datetime import timedelta
 
@@ -18,6 +18,8 @@ from axes.handlers.database import AxesDatabaseHandler
 from django.conf import settings
 from django.db.models import Sum
 from django.http import HttpRequest
+
+from touchpoint.core.net import request_address
 
 
 def lockout_parameters(request: HttpRequest, credentials: dict | None) -> list:
@@ -34,7 +36,7 @@ def window(request: HttpRequest | None = None) -> timedelta:
 
 
 def client_address(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    return request_address(request) or None
 
 
 class LoginLimits(AxesDatabaseHandler):

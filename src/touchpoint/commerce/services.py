@@ -13,7 +13,7 @@ Every refusal is a 4xx with the field and what to fix, and nothing of the record
 
 Orders are linked to the customer by identity resolution (customers.services): the store's customer
 id when it sends one, else the checkout email. The customer is the same record the conversations use,
-created on first sight. An order line with a SKU the catalog does not know is kept with the name the
+created on first sight; an address a chat visitor only typed (a claim) is taken over, never followed. An order line with a SKU the catalog does not know is kept with the name the
 store sent (orders are history: a discontinued product's SKU must not make its orders unloadable); a
 line without a name then is refused.
 """

@@ -36,6 +36,7 @@ from touchpoint.core.errors import Conflict, NotFound, ValidationFailed
 from touchpoint.core.events import publish
 from touchpoint.core.html import html_to_text, sanitize_html, text_to_html
 from touchpoint.core.permissions import Actor, Role
+from touchpoint.core.text import check_identifier, clean_data, clean_text
 from touchpoint.customers.models import Customer
 from touchpoint.customers.services import resolve_customer
 
@@ -94,8 +95,15 @@ def receive_message(
     The same (channel, external_id) is stored once: a replayed webhook or a delivery that lost a race
     returns the first message, and its whole attempt (customer, conversation) is rolled back. The
     unique index decides, so the usual case, a new message, costs no lookup first.
+
+    What arrives is made storable here, for every channel (core.text): text is cleaned, an
+    unstorable external id is refused.
     """
     _check_channel(channel)
+    content = Content(text=clean_text(content.text), html=clean_text(content.html))
+    sender_name, subject, metadata = clean_text(sender_name), clean_text(subject), clean_data(metadata)
+    external_id = check_identifier(external_id, "external_id")
+    attachments = [IncomingFile(clean_text(f.filename), f.content_type, f.data) for f in attachments]
     try:
         with transaction.atomic():
             if customer is None:
@@ -210,7 +218,7 @@ def receive_chat_lines(*, workspace_id: int, channel: str, lines: list[ChatLine]
     conversation, a resend, a race with another process) goes through receive_message."""
     _check_channel(channel)
     at = now()
-    ids = [line.external_id for line in lines]
+    ids = [check_identifier(line.external_id, "external_id") for line in lines]
     # Unordered and repeating the partial index's condition: SQLite then reads the unique index, not
     # the workspace's every message.
     stored = {m.external_id: m for m in Message.objects.filter(workspace_id=workspace_id, channel=channel,
@@ -261,10 +269,10 @@ def _save_all(conversations: list[Conversation], fields: list[str]) -> None:
 
 
 def _incoming_line(conversation: Conversation, line: ChatLine, channel: str, at: datetime) -> Message:
-    html, text = Content(text=line.text).render()
+    html, text = Content(text=clean_text(line.text)).render()  # made storable as receive_message does
     return Message(workspace_id=conversation.workspace_id, conversation=conversation, customer_id=line.customer_id,
                    kind=MessageKind.INCOMING, sender_type=SenderType.CUSTOMER, channel=channel, content_html=html,
-                   content_text=text, external_id=line.external_id, metadata=line.metadata, created_at=at)
+                   content_text=text, external_id=line.external_id, metadata=clean_data(line.metadata), created_at=at)
 
 
 def _receive_line(workspace_id: int, channel: str, line: ChatLine) -> tuple[Message, bool]:

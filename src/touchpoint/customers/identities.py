@@ -5,6 +5,7 @@ import re
 import phonenumbers
 
 from touchpoint.core.errors import ValidationFailed
+from touchpoint.core.text import check_identifier
 from touchpoint.customers.models import IdentityKind
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -14,7 +15,7 @@ _TOKEN_RE = re.compile(r"^[\w.:@/+-]{1,200}$")
 def normalize(kind: str, value: str, *, default_region: str | None = None) -> str:
     if kind not in IdentityKind.values:
         raise ValidationFailed(f"Unknown identity kind {kind!r}; use one of {', '.join(IdentityKind.values)}.", field="kind")
-    value = (value or "").strip()
+    value = check_identifier((value or "").strip(), "value")
     if not value:
         raise ValidationFailed(f"An empty {kind} cannot identify anyone.", field="value")
     if kind == IdentityKind.EMAIL:

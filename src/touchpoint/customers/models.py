@@ -39,13 +39,20 @@ class IdentityKind(models.TextChoices):
 
 
 class Identity(models.Model):
-    """A way to recognise a customer. (workspace, kind, value) is unique: one identity, one customer."""
+    """A way to recognise a customer. (workspace, kind, value) is unique: one identity, one customer.
+
+    `verified`: a site's signature vouched for it (the widget's user_hash). `claimed`: only an unsigned
+    claim put it here, an address a visitor typed into the widget. A claim lets agents find and answer
+    that visitor, but it identifies them to nothing else: it belongs to nobody, so any other source that
+    names the value (an order, an email, a signed sign-in, an agent, the API, or a later claim) takes it
+    over (services.add_identity)."""
 
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
     kind = models.CharField(max_length=16, choices=IdentityKind.choices)
     value = models.CharField(max_length=320)
     verified = models.BooleanField(default=False)
+    claimed = models.BooleanField(default=False)
     created_at = models.DateTimeField()
 
     objects = WorkspaceScopedQuerySet.as_manager()

@@ -18,7 +18,9 @@ class IdentityOut(Schema):
     id: int
     kind: IdentityKind
     value: str
-    verified: bool
+    verified: bool = Field(description="A site's signature vouched for it (the widget's user_hash).")
+    claimed: bool = Field(description="Only typed into the chat widget by a visitor, unconfirmed: it identifies "
+                                      "them to nothing else; any other source naming it takes it over.")
     created_at: datetime
 
 

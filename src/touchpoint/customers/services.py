@@ -46,19 +46,20 @@ def create_customer(
 
 
 def resolve_customer(*, workspace_id: int, kind: str, value: str, name: str = "", verified: bool = False) -> Customer:
-    """The customer who owns this identity, created on first sight. Safe when two messages race."""
+    """The customer who owns this identity, created on first sight. Safe when two messages race.
+    Nobody owns a claim (an address typed into the widget): the source resolving it gets a customer
+    of its own, who takes the claim over, and the claimant never receives what this source brings."""
     value = normalize(kind, value)
     for _ in range(2):
-        try:
-            identity = Identity.objects.select_related("customer").get(workspace_id=workspace_id, kind=kind, value=value)
+        identity = Identity.objects.select_related("customer").filter(workspace_id=workspace_id, kind=kind,
+                                                                      value=value).first()
+        if identity is not None and not identity.claimed:
             return _follow_merges(identity.customer)
-        except Identity.DoesNotExist:
-            pass
         try:
             with transaction.atomic():
                 return create_customer(workspace_id=workspace_id, name=name, identities=[(kind, value)])
         except (IntegrityError, IdentityTaken):
-            continue  # another request created it first: read theirs
+            continue  # another request created it, or took the claim, first: read theirs
     raise Conflict(f"Could not resolve {kind} {value!r}; try again.")
 
 
@@ -104,23 +105,53 @@ def _consent(consent: dict[str, bool], actor: Actor) -> dict[str, dict]:
     return {p: {"granted": bool(g), "at": stamp, "by": actor.membership_id} for p, g in consent.items()}
 
 
-def add_identity(*, customer: Customer, kind: str, value: str, verified: bool = False, actor: Actor | None = None) -> Identity:
+def add_identity(
+    *, customer: Customer, kind: str, value: str, verified: bool = False, claimed: bool = False,
+    actor: Actor | None = None,
+) -> Identity:
+    """`claimed`: only an unsigned claim names it (an address a visitor typed into the widget). An
+    identity another customer holds is theirs (IdentityTaken), unless they hold it only as a claim:
+    then it is taken over, and the claimant keeps the value as a hint (`_take_over_claim`)."""
     if actor is not None:
         _check_workspace(actor, customer)
     value = normalize(kind, value)
     existing = Identity.objects.filter(workspace_id=customer.workspace_id, kind=kind, value=value).first()
-    if existing is not None:
-        if existing.customer_id == customer.pk:
-            if verified and not existing.verified:  # e.g. the site now vouches for a known user id
-                existing.verified = True
-                existing.save(update_fields=["verified"])
-            return existing
-        raise IdentityTaken(f"{kind} {value} belongs to customer {existing.customer_id}; merge the two customers instead.",
+    if existing is None:
+        with transaction.atomic():
+            return Identity.objects.create(workspace_id=customer.workspace_id, customer=customer, kind=kind, value=value,
+                                           verified=verified, claimed=claimed, created_at=now())
+    if existing.customer_id != customer.pk:
+        if not existing.claimed:
+            raise IdentityTaken(f"{kind} {value} belongs to customer {existing.customer_id}; merge the two customers "
+                                "instead.", field="value")
+        return _take_over_claim(existing, customer, verified=verified, claimed=claimed)
+    # Already theirs: a source that vouches confirms it (the site now signs a known user id, an order
+    # names the address the visitor typed); a claim never undoes that.
+    if (verified and not existing.verified) or (existing.claimed and not claimed):
+        existing.verified = existing.verified or verified
+        existing.claimed = existing.claimed and claimed
+        existing.save(update_fields=["verified", "claimed"])
+    return existing
+
+
+@transaction.atomic
+def _take_over_claim(identity: Identity, customer: Customer, *, verified: bool, claimed: bool) -> Identity:
+    """A claimed identity moves to `customer`. The claimant keeps its conversations, and the value as
+    `unverified_<kind>` for agents; what the new holder's source brings never reaches the claimant."""
+    claimant = Customer.objects.select_for_update().get(pk=identity.customer_id)
+    # Only while it is still a claim: a source that made it its own in the meantime keeps it.
+    moved = Identity.objects.filter(pk=identity.pk, customer_id=claimant.pk, claimed=True).update(
+        customer=customer, verified=verified, claimed=claimed, created_at=now())
+    if not moved:
+        raise IdentityTaken(f"{identity.kind} {identity.value} was taken by another customer just now; try again.",
                             field="value")
-    with transaction.atomic():
-        return Identity.objects.create(
-            workspace_id=customer.workspace_id, customer=customer, kind=kind, value=value, verified=verified, created_at=now()
-        )
+    claimant.custom_attributes = {**claimant.custom_attributes, f"unverified_{identity.kind}": identity.value}
+    claimant.updated_at = now()
+    claimant.save(update_fields=["custom_attributes", "updated_at"])
+    audit.record(workspace_id=claimant.workspace_id, actor_id=None, action="identity.claim_taken_over", obj=claimant,
+                 data={"kind": identity.kind, "value": identity.value, "to_customer_id": customer.pk})
+    publish(CustomerUpdated(workspace_id=claimant.workspace_id, customer_id=claimant.pk))
+    return Identity.objects.get(pk=identity.pk)
 
 
 def remove_identity(*, actor: Actor, identity: Identity) -> None:

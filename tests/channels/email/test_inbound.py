@@ -8,8 +8,9 @@ from touchpoint.channels.email.inbound import account_for_recipient, ingest_mime
 from touchpoint.channels.email.models import InboundEmail
 from touchpoint.channels.email.threading import reply_address
 from touchpoint.conversations.models import Conversation, Message, Status
-from touchpoint.conversations.services import Content, change_status, record_delivery, reply
-from touchpoint.customers.services import add_identity
+from touchpoint.conversations.services import Content, change_status, receive_message, record_delivery, reply
+from touchpoint.customers.models import Identity
+from touchpoint.customers.services import add_identity, create_customer
 
 
 def ingest(account, raw, recipient=None, **kwargs):
@@ -91,6 +92,21 @@ def test_another_address_of_the_same_customer_threads(desk, account):
     add_identity(customer=first.conversation.customer, kind="email", value="maria@work.example.com")
     work = mail(sender="maria@work.example.com", message_id="<b@example.com>", headers={"In-Reply-To": "<a@example.com>"})
     assert ingest(account, work).message.conversation_id == first.conversation_id
+
+
+def test_an_address_a_chat_visitor_typed_threads_only_replies_to_their_chat(desk, account):
+    """The visitor's claim counts for the thread our answer went to, and for nothing else."""
+    visitor = create_customer(workspace_id=desk.id, name="Visitor")
+    add_identity(customer=visitor, kind="email", value="maria@example.com", claimed=True)
+    chat, _ = receive_message(workspace_id=desk.id, channel="webchat", customer=visitor, content=Content(text="hi"))
+    ours = reply(actor=desk.agent_actor, conversation=chat.conversation, content=Content(text="Hello"), channel="email")
+    record_delivery(message=ours, status="sent", provider_id="tp7.1.2@acme.test")
+
+    answer = ingest(account, mail(message_id="<a@example.com>", headers={"In-Reply-To": "<tp7.1.2@acme.test>"}))
+    assert (answer.message.conversation_id, answer.message.customer_id) == (chat.conversation_id, visitor.pk)
+    fresh = ingest(account, mail(message_id="<b@example.com>", subject="Another matter")).message
+    assert fresh.customer_id != visitor.pk and fresh.conversation_id != chat.conversation_id
+    assert Identity.objects.get(value="maria@example.com").customer_id == fresh.customer_id
 
 
 def test_a_reply_to_our_message_threads_by_its_message_id(desk, account):

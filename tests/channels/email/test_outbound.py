@@ -15,10 +15,11 @@ from touchpoint.conversations.services import (
     Content,
     IncomingFile,
     open_conversation,
+    receive_message,
     reply,
     update_conversation,
 )
-from touchpoint.customers.services import create_customer
+from touchpoint.customers.services import add_identity, create_customer, resolve_customer
 
 
 @pytest.fixture
@@ -110,6 +111,25 @@ def test_a_customer_without_an_email_address_is_permanent(desk, account, sink):
                                      content=Content(text="Hello"))
     assert deliver_message.call(conversation.messages.get(kind="outgoing").pk) == "failed"
     assert not sink.received
+
+
+def test_an_away_form_is_answered_at_the_address_it_gave_while_the_customer_holds_it(desk, account, sink):
+    visitor = create_customer(workspace_id=desk.id, name="Lena")
+    for address in ("lena.old@example.com", "lena@example.com"):
+        add_identity(customer=visitor, kind="email", value=address, claimed=True)
+    left, _ = receive_message(workspace_id=desk.id, channel="webchat", customer=visitor, content=Content(text="Hi"),
+                              metadata={"offline": True, "reply_by": "email", "reply_to": "lena@example.com"})
+    answer = reply(actor=desk.agent_actor, conversation=left.conversation, content=Content(text="Hello"),
+                   channel="email")
+    assert deliver_message.call(answer.pk) == "sent"
+    assert sink.received[-1][1] == ["lena@example.com"]
+    # Once an order or a mail took that address to a record of its own, it is not the visitor's to be
+    # written at: the answer goes to the address they still hold.
+    resolve_customer(workspace_id=desk.id, kind="email", value="lena@example.com")
+    again = reply(actor=desk.agent_actor, conversation=left.conversation, content=Content(text="Hello again"),
+                  channel="email")
+    assert deliver_message.call(again.pk) == "sent"
+    assert sink.received[-1][1] == ["lena.old@example.com"]
 
 
 def test_the_accounts_own_relay_is_used_when_configured(desk, account, conversation, sink, settings):

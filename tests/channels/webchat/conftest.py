@@ -44,8 +44,10 @@ class Visitor:
     """One browser tab with the widget: its socket and what it keeps between connections."""
 
     def __init__(self, key: str, visitor_id: str | None = None, user: dict | None = None,
-                 origin: str = "https://shop.example") -> None:
+                 origin: str = "https://shop.example", address: str | None = None,
+                 headers: list[tuple[bytes, bytes]] = ()) -> None:
         self.key, self.visitor_id, self.user, self.origin = key, visitor_id or str(uuid.uuid4()), user, origin
+        self.address, self.headers = address, list(headers)  # the peer the server sees, extra headers
         self.last_event_id: int | None = None  # known once synced: a reconnect then replays what it missed
         self.socket: WebsocketCommunicator | None = None
         self.welcome: dict = {}
@@ -54,7 +56,10 @@ class Visitor:
         """Open the socket and say hello; returns what came before `synced` (history or replay)."""
         query = urlencode({"key": self.key, "visitor": self.visitor_id})
         self.socket = WebsocketCommunicator(application, f"/widget/v1/ws?{query}",
-                                            headers=[(b"origin", self.origin.encode()), (b"host", b"desk.example")])
+                                            headers=[(b"origin", self.origin.encode()), (b"host", b"desk.example"),
+                                                     *self.headers])
+        if self.address:  # as an ASGI server fills it in (the application has not read the scope yet)
+            self.socket.scope["client"] = (self.address, 50000)
         connected, _ = await self.socket.connect(timeout=3)
         assert connected
         if not hello:
@@ -114,8 +119,10 @@ class Visitor:
 
 
 def signed_user(widget, user_id: str = "shop-42", email: str = "maria@example.com", name: str = "Maria Garcia",
-                valid: bool = True) -> dict:
-    digest = user_hash(widget.secret, user_id) if valid else "0" * 64
+                valid: bool = True, sign_email: bool = False) -> dict:
+    """TouchpointSettings as the site's page passes them: `user_hash` signs the user id, and the email
+    too with `sign_email`."""
+    digest = user_hash(widget.secret, user_id, email if sign_email else None) if valid else "0" * 64
     return {"user_id": user_id, "email": email, "name": name, "user_hash": digest}
 
 

@@ -254,7 +254,7 @@ def test_the_demo_store_appears_only_with_the_demo_workspace(client, db):
     assert page.status_code == 200 and f'src="/widget/v1/{widget.address}.js"'.encode() in page.content
     assert b"data-user-hash" not in page.content
     signed = client.get("/demo-store/?signed_in=1").content.decode()
-    assert f'data-user-hash="{user_hash(widget.secret, "shop-100007")}"' in signed and "Maria Garcia" in signed
+    assert f'data-user-hash="{user_hash(widget.secret, "shop-100007", "maria@northwind.test")}"' in signed and "Maria Garcia" in signed
     assert client.get("/demo-store/").status_code == 200
     assert ChannelAccount.objects.filter(kind="webchat").count() == 1  # made once
 

@@ -20,6 +20,7 @@ from touchpoint.conversations.models import Channel, Message, MessageKind
 from touchpoint.conversations.services import Content, receive_message, record_delivery
 from touchpoint.core.clock import now
 from touchpoint.core.errors import ValidationFailed
+from touchpoint.customers.identities import normalize
 from touchpoint.customers.services import resolve_customer
 
 log = logging.getLogger(__name__)
@@ -105,12 +106,15 @@ def _dispose(parsed: ParsedEmail, recipient: str | None, account: ChannelAccount
             return Outcome.BOUNCE, f"{reason}: {marked} of our messages marked failed", None
         return Outcome.IGNORED, reason, None
     try:
-        customer = resolve_customer(workspace_id=account.workspace_id, kind="email", value=parsed.from_address,
-                                    name=parsed.from_name)
+        sender = normalize("email", parsed.from_address)
     except ValidationFailed:
         return Outcome.REJECTED, f"no sender address to answer ({parsed.from_address or 'none'})", None
     recipients = [r for r in [recipient or "", *parsed.recipients] if r]
-    conversation = conversation_for(account, parsed, recipients, customer)
+    # A reply joins its thread's customer; any other mail, the customer who owns the address (a claim
+    # typed into the chat widget is nobody's: this mail takes it over, see resolve_customer).
+    conversation = conversation_for(account, parsed, recipients, sender)
+    customer = conversation.customer if conversation is not None else resolve_customer(
+        workspace_id=account.workspace_id, kind="email", value=sender, name=parsed.from_name)
     message, created = receive_message(
         workspace_id=account.workspace_id, channel=Channel.EMAIL, customer=customer, content=_content(parsed),
         external_id=parsed.mail_id, conversation=conversation, new_conversation=conversation is None,

@@ -104,11 +104,17 @@ def _references(earlier: list[dict], incoming: list[dict]) -> list[str]:
 
 
 def _recipient(message: Message, incoming: list[dict]) -> str:
-    """Where the customer last wrote from, else their first email address on record."""
+    """Where the customer last wrote from; else the address they asked to be answered at in the chat's
+    away form, while it is still theirs; else their first email address on record."""
     address = incoming[-1]["metadata"].get("email", {}).get("from", "") if incoming else ""
+    addresses = Identity.objects.filter(customer_id=message.conversation.customer_id, kind="email")
     if not address:
-        address = (Identity.objects.filter(customer_id=message.conversation.customer_id, kind="email")
-                   .order_by("created_at", "id").values_list("value", flat=True).first() or "")
+        asked = (Message.objects.filter(conversation_id=message.conversation_id, kind=MessageKind.INCOMING,
+                                        metadata__reply_by="email").order_by("-created_at", "-id")
+                 .values_list("metadata__reply_to", flat=True).first())
+        address = asked if asked and addresses.filter(value=asked).exists() else ""
+    if not address:
+        address = addresses.order_by("created_at", "id").values_list("value", flat=True).first() or ""
     if not address:
         raise PermanentDeliveryError("The customer has no email address to send this reply to.")
     name = clean_line(message.conversation.customer.name)[:100]

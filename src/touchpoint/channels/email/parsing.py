@@ -19,6 +19,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from django.conf import settings
 
 from touchpoint.conversations.services import IncomingFile
+from touchpoint.core.text import clean_data, clean_text
 
 _MSGID_RE = re.compile(r"<([^<>\s]{1,900})>")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
@@ -51,7 +52,7 @@ def parse(raw: bytes) -> ParsedEmail:
         # parsed object for every header read. Headers are decoded here, where they are read.
         message = BytesParser(policy=policy.compat32).parsebytes(raw)
     except Exception:  # RecursionError on absurd nesting, or a parser bug: keep the bytes as text
-        return ParsedEmail(mail_id=digest, text=decode_text(raw[:200_000], None))
+        return _storable(ParsedEmail(mail_id=digest, text=decode_text(raw[:200_000], None)))
     headers = _raw_headers(message)
     ids = message_ids(headers.get("message-id", ""))
     parsed = ParsedEmail(mail_id=short_id(ids[0]) if ids else digest, headers=headers, message=message)
@@ -63,6 +64,16 @@ def parse(raw: bytes) -> ParsedEmail:
     parsed.in_reply_to = message_ids(headers.get("in-reply-to", ""))
     parsed.references = message_ids(headers.get("references", ""))[-50:]
     _read_body(message, parsed)
+    return _storable(parsed)
+
+
+def _storable(parsed: ParsedEmail) -> ParsedEmail:
+    """Every text read from the mail without NUL or lone surrogates (an undecodable header byte is
+    kept by the parser as one), as the database can store it: a mail is never lost for them."""
+    for name in ("mail_id", "from_address", "from_name", "subject", "date", "text", "html"):
+        setattr(parsed, name, clean_text(getattr(parsed, name)))
+    for name in ("recipients", "in_reply_to", "references", "dropped"):
+        setattr(parsed, name, clean_data(getattr(parsed, name)))
     return parsed
 
 

@@ -7,10 +7,13 @@ it answered to (support+t<conversation id>.<signature>@, our Reply-To) names the
 signature, an HMAC with the mailbox's secret, stops anyone from writing into a conversation by
 guessing its number.
 
-A reply is threaded only when its sender is the conversation's customer (or another identity of the
-same customer record). Anyone else writing into a thread, say a colleague the customer forwarded our
+A reply is threaded only when its sender is the conversation's customer: the customer's record holds
+the sender's address. Anyone else writing into a thread, say a colleague the customer forwarded our
 reply to, starts a conversation of their own: nobody reads another customer's conversation by
 replying to a forwarded mail, and the agent can still merge the two customers when they are one.
+An address a chat visitor typed (a claim, see customers.models.Identity) counts here, as the mail our
+answer went to: that is how a visitor's answer to our reply to their away form finds its chat. It
+counts nowhere else: a mail from that address that answers nothing goes to the address's own record.
 """
 
 import hashlib
@@ -21,7 +24,7 @@ from collections.abc import Iterable
 from touchpoint.channels.email.parsing import ParsedEmail, short_id
 from touchpoint.channels.models import ChannelAccount
 from touchpoint.conversations.models import Channel, Conversation, Message, MessageKind
-from touchpoint.customers.models import Customer
+from touchpoint.customers.models import Identity, IdentityKind
 
 _TOKEN_RE = re.compile(r"\+t(\d{1,18})\.([0-9a-f]{10})@", re.I)
 
@@ -68,13 +71,16 @@ def referenced_conversation(account: ChannelAccount, parsed: ParsedEmail) -> Con
 
 
 def conversation_for(account: ChannelAccount, parsed: ParsedEmail, recipients: list[str],
-                     customer: Customer) -> Conversation | None:
-    """The conversation this mail continues, or None to open a new one."""
+                     sender: str) -> Conversation | None:
+    """The conversation this mail from `sender` (a normalized address) continues, or None to open a
+    new one: one its headers or reply token name, whose customer holds the sender's address."""
     candidates = [referenced_conversation(account, parsed)]
     conversation_id = token_conversation_id(account, recipients)
     if conversation_id is not None:
         candidates.append(Conversation.objects.filter(pk=conversation_id, workspace_id=account.workspace_id).first())
     for conversation in candidates:
-        if conversation is not None and conversation.customer_id == customer.pk:
+        if conversation is not None and Identity.objects.filter(
+                workspace_id=account.workspace_id, customer_id=conversation.customer_id, kind=IdentityKind.EMAIL,
+                value=sender).exists():
             return conversation
     return None

@@ -12,6 +12,7 @@ last event it saw and is sent the public messages it missed, each once."""
 
 import asyncio
 import json
+import logging
 import time
 import weakref
 from collections import deque
@@ -23,6 +24,7 @@ from touchpoint.channels.models import ChannelAccount
 from touchpoint.channels.webchat import payloads, selectors, services
 from touchpoint.channels.webchat.services import Prechat, SiteUser, VisitorSession
 from touchpoint.core.errors import DomainError, ValidationFailed
+from touchpoint.core.net import scope_address
 from touchpoint.realtime import listeners
 from touchpoint.realtime.consumers import LiveSocket
 from touchpoint.realtime.groups import conversation_group, visitor_group
@@ -30,10 +32,12 @@ from touchpoint.realtime.selectors import latest_event_id
 
 UNKNOWN_WIDGET = 4404  # close codes the widget does not retry after
 ORIGIN_REFUSED = 4403
+TOO_MANY = 4429  # too many new chats from this address or on this widget: the widget retries later
 MAX_FRAME_CHARS = 64 * 1024
 SEEN_IDS = 1000
 TYPING_EVERY_S = 1.0
 PUBLIC_KINDS = ("incoming", "outgoing")
+log = logging.getLogger(__name__)
 
 
 def origin_allowed(account: ChannelAccount, origin: str) -> bool:
@@ -65,10 +69,7 @@ class Inbox:
         try:
             while self.waiting:
                 lot, self.waiting = self.waiting[:self.MAX_LOT], self.waiting[self.MAX_LOT:]
-                try:
-                    outcomes = await database_sync_to_async(_store_lot)([(a, i) for a, i, _ in lot])
-                except Exception as error:  # the database failed the whole lot: each socket reports it
-                    outcomes = [error] * len(lot)
+                outcomes = await self._store_isolated([(a, i) for a, i, _ in lot])
                 for (_, _, future), outcome in zip(lot, outcomes, strict=True):
                     if future.done():
                         continue
@@ -78,6 +79,20 @@ class Inbox:
                         future.set_result(outcome)
         finally:
             self.storing = False
+
+    @staticmethod
+    async def _store_isolated(lot: list[tuple[ChannelAccount, services.VisitorMessage]]) -> list:
+        """Each message's outcome: its ack, or a DomainError for its own sender. A lot that fails for
+        an unexpected reason is stored again one message at a time, so that the failure stays with
+        the message that caused it (and what was stored already is answered as a resend)."""
+        try:
+            return await database_sync_to_async(_store_lot)(lot)
+        except Exception:
+            if len(lot) == 1:
+                log.exception("a widget message could not be stored")
+                return [services.NotStored()]
+            log.exception("a lot of %s widget messages could not be stored; storing them one at a time", len(lot))
+        return [(await Inbox._store_isolated([item]))[0] for item in lot]
 
 
 def _store_lot(lot: list[tuple[ChannelAccount, services.VisitorMessage]]) -> list:
@@ -121,6 +136,7 @@ class WidgetConsumer(LiveSocket):
         listeners.remember_socket_loop(asyncio.get_running_loop())
         query = parse_qs(self.scope.get("query_string", b"").decode())
         self.visitor_hint = (query.get("visitor") or [""])[0]
+        self.address = scope_address(self.scope)
         self.session = None
         self.group: str | None = None
         self.seen: set[int] = set()
@@ -185,7 +201,13 @@ class WidgetConsumer(LiveSocket):
         if self.session is not None:
             raise ValidationFailed("This socket said hello already.", code="hello_twice")
         last = content.get("last_event_id")
-        session, config = await database_sync_to_async(self._start)(content.get("user"))
+        try:
+            session, config = await database_sync_to_async(self._start)(content.get("user"))
+        except services.RateLimited as error:
+            await self.send_json({"type": "error", "code": error.code, "message": error.message,
+                                  "retry_after": error.retry_after})
+            await self.close(code=TOO_MANY)
+            return
         self.session = session
         if session.customer_id is not None:
             await self._follow(session.customer_id)  # join first, then read: nothing falls in between
@@ -200,7 +222,8 @@ class WidgetConsumer(LiveSocket):
     def _start(self, user: object) -> tuple[VisitorSession, dict]:
         """Who the visitor is, and what the widget shows them (other apps may add to it: the bot), in
         one trip to the database thread."""
-        session = services.start_session(account=self.account, visitor_id=self.visitor_hint, user=SiteUser.parse(user))
+        session = services.start_session(account=self.account, visitor_id=self.visitor_hint, user=SiteUser.parse(user),
+                                         address=self.address)
         return session, selectors.public_config(self.account)
 
     async def _message(self, content: dict) -> None:

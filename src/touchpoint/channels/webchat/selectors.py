@@ -36,9 +36,16 @@ def follow_merges(customer: Customer | None) -> Customer | None:
 
 
 def identity_owner(workspace_id: int, kind: str, value: str) -> Customer | None:
-    """The (surviving) customer who owns this identity, or None. `value` must be normalized."""
-    identity = Identity.objects.select_related("customer").filter(workspace_id=workspace_id, kind=kind, value=value).first()
+    """The (surviving) customer who owns this identity, or None. `value` must be normalized. A claim
+    (an address some visitor typed) is nobody's: None."""
+    identity = (Identity.objects.select_related("customer")
+                .filter(workspace_id=workspace_id, kind=kind, value=value, claimed=False).first())
     return follow_merges(identity.customer) if identity else None
+
+
+def holds_identity(customer: Customer, kind: str, value: str) -> bool:
+    """The customer has this identity, as their own or as a claim."""
+    return Identity.objects.filter(customer=customer, kind=kind, value=value).exists()
 
 
 def visitor_customer(workspace_id: int, visitor_id: str) -> Customer | None:
@@ -152,15 +159,27 @@ def _own_config(account: ChannelAccount) -> dict:
     }
 
 
+# Domains reserved for examples (RFC 2606, RFC 6761): no real customer has an address there.
+EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org")
+EXAMPLE_TLDS = (".example", ".test", ".invalid", ".localhost")
+
+
+def is_example_address(email: str) -> bool:
+    domain = email.rpartition("@")[2].lower()
+    return domain in EXAMPLE_DOMAINS or domain.endswith(EXAMPLE_TLDS) or domain.endswith(
+        tuple(f".{d}" for d in EXAMPLE_DOMAINS))
+
+
 def demo_shopper(workspace_id: int) -> tuple[Customer, str, str] | None:
-    """A demo customer with a shop account and chats, to sign in as on the demo store:
-    (customer, their shop user id, their email)."""
-    identity = (Identity.objects.filter(workspace_id=workspace_id, kind="external", verified=True,
-                                        customer__merged_into__isnull=True,
-                                        customer__conversations__channel=Channel.WEBCHAT)
-                .select_related("customer").order_by("customer_id").first())
-    if identity is None:
-        return None
-    email = (Identity.objects.filter(customer_id=identity.customer_id, kind="email").order_by("id")
-             .values_list("value", flat=True).first())
-    return identity.customer, identity.value, email or ""
+    """A made-up customer with a shop account and chats, to sign in as on the demo store: (customer,
+    their shop user id, their email). Only someone whose every email is on an example domain."""
+    identities = (Identity.objects.filter(workspace_id=workspace_id, kind="external", verified=True,
+                                          customer__merged_into__isnull=True,
+                                          customer__conversations__channel=Channel.WEBCHAT)
+                  .select_related("customer").order_by("customer_id")[:50])
+    for identity in identities:
+        emails = list(Identity.objects.filter(customer_id=identity.customer_id, kind="email").order_by("id")
+                      .values_list("value", flat=True))
+        if emails and all(is_example_address(email) for email in emails):
+            return identity.customer, identity.value, emails[0]
+    return None

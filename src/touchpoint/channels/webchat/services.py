@@ -1,9 +1,15 @@
 """The widget's writes: who a visitor is (a session), what they send and upload, the offline form.
 
-A visitor is anonymous (a random visitor id kept in their browser) until the site vouches for them:
-`user_hash` = HMAC-SHA256(widget secret, user_id), computed by the site's server. Only then are the
-site's user id and email trusted (verified identities) and the known customer's chats shown. A wrong
-or missing hash leaves the visitor anonymous, whatever they claim to be."""
+A visitor is anonymous (a random visitor id kept in their browser) until the site vouches for them
+with `user_hash`, an HMAC-SHA256 with the widget's secret computed by the site's server over one of
+two payloads (see `signed_payload`): the user id alone, or the user id and the email. Only what the
+hash covers is trusted: it finds the customer, becomes a verified identity and opens their chats.
+An email the hash does not cover is a hint shown to agents as unverified, never looked up, never
+attached as an identity. A wrong or missing hash leaves the visitor anonymous, whatever they claim.
+
+An address typed into the pre-chat or away form is a claim (customers.models.Identity.claimed): it
+lets agents answer the visitor by email, and nothing else; any trusted source naming the address
+takes it over, so the visitor never receives another's orders or mail."""
 
 import hashlib
 import hmac
@@ -12,7 +18,7 @@ import re
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.core import signing
@@ -31,6 +37,7 @@ from touchpoint.conversations.models import Channel, Conversation, Message
 from touchpoint.conversations.services import ChatLine, Content, IncomingFile
 from touchpoint.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from touchpoint.core.permissions import Actor, Role
+from touchpoint.core.text import clean_text
 from touchpoint.customers import services as customers
 from touchpoint.customers.identities import normalize
 from touchpoint.customers.models import Customer
@@ -43,6 +50,16 @@ UPLOAD_SALT = "touchpoint.widget.upload"
 UPLOAD_MAX_AGE_S = 24 * 3600
 MAX_ATTACHMENTS = 5
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class NotStored(DomainError):
+    """A message that failed to store for a reason of ours, not the visitor's (the cause is logged)."""
+
+    status = 503
+    code = "not_stored"
+
+    def __init__(self) -> None:
+        super().__init__("We could not store this message; please send it again.")
 
 
 class RateLimited(DomainError):
@@ -64,9 +81,16 @@ def new_visitor_id() -> str:
     return str(uuid.uuid4())
 
 
-def user_hash(secret: str, user_id: str) -> str:
-    """What the site's server computes to vouch for its signed-in user."""
-    return hmac.new(secret.encode(), str(user_id).encode(), hashlib.sha256).hexdigest()
+def signed_payload(user_id: str, email: str | None = None) -> str:
+    """What `user_hash` signs: the user id alone (it vouches for the id only), or the user id, a line
+    feed and the email, exactly as the page passes them (it vouches for both). A user id has no line
+    feed (see identities.normalize), so the two payloads can never be mistaken for each other."""
+    return f"{user_id}\n{email}" if email is not None else str(user_id)
+
+
+def user_hash(secret: str, user_id: str, email: str | None = None) -> str:
+    """What the site's server computes to vouch for its signed-in user (hex)."""
+    return hmac.new(secret.encode(), signed_payload(user_id, email).encode(), hashlib.sha256).hexdigest()
 
 
 # ---- sessions --------------------------------------------------------------------------------
@@ -85,7 +109,7 @@ class SiteUser:
     def parse(cls, raw: object) -> "SiteUser | None":
         if not isinstance(raw, dict) or not raw.get("user_id"):
             return None
-        text = {k: str(raw.get(k) or "").strip()[:320] for k in ("user_id", "email", "name", "user_hash")}
+        text = {k: clean_text(str(raw.get(k) or "")).strip()[:320] for k in ("user_id", "email", "name", "user_hash")}
         return cls(**text)
 
 
@@ -100,6 +124,7 @@ class VisitorSession:
     verified: bool
     name: str = ""
     warnings: tuple[str, ...] = ()
+    address: str = ""  # the client's address on this connection or request (core.net), for the limits
 
     def token(self) -> str:
         return signing.dumps([self.workspace_id, self.account_id, self.visitor_id, self.customer_id, self.verified],
@@ -116,30 +141,56 @@ class VisitorSession:
         return cls(workspace_id, account_id, visitor_id, customer_id, verified)
 
     def with_customer(self, customer_id: int) -> "VisitorSession":
-        return VisitorSession(self.workspace_id, self.account_id, self.visitor_id, customer_id, self.verified, self.name)
+        return replace(self, customer_id=customer_id, warnings=())
+
+    def at(self, address: str) -> "VisitorSession":
+        """The session as used from this client address (a token does not carry one: it is where the
+        request came from that counts)."""
+        return replace(self, address=address)
 
 
-def is_verified(account: ChannelAccount, user: SiteUser) -> bool:
-    return bool(user.user_hash) and hmac.compare_digest(user_hash(account.secret, user.user_id), user.user_hash.lower())
+@dataclass(frozen=True)
+class Signed:
+    """What a valid user_hash covers."""
+
+    user_id: str
+    email: str | None  # None: the hash signs the user id alone
 
 
-def start_session(*, account: ChannelAccount, visitor_id: str, user: SiteUser | None = None) -> VisitorSession:
-    """Who this visitor is. Creates nothing for an anonymous visitor until they write."""
+def verify(account: ChannelAccount, user: SiteUser) -> Signed | None:
+    """The claims user_hash signs, or None when it signs none of them."""
+    given = user.user_hash.lower().encode()
+    if not given:
+        return None
+    if hmac.compare_digest(user_hash(account.secret, user.user_id).encode(), given):
+        return Signed(user.user_id, None)
+    if user.email and hmac.compare_digest(user_hash(account.secret, user.user_id, user.email).encode(), given):
+        return Signed(user.user_id, user.email)
+    return None
+
+
+def start_session(*, account: ChannelAccount, visitor_id: str, user: SiteUser | None = None,
+                  address: str = "") -> VisitorSession:
+    """Who this visitor is. Creates nothing for an anonymous visitor until they write. Each start
+    counts against the address's and the widget's limits on new sessions (RateLimited)."""
+    check_rate(SESSIONS, account_id=account.pk, address=address)
     if not ID_RE.match(visitor_id or ""):
         visitor_id = new_visitor_id()
     warnings: list[str] = []
     if user is not None:
-        if not is_verified(account, user):
-            warnings.append("TouchpointSettings.user_hash does not match user_id: the visitor stays anonymous.")
+        signed = verify(account, user)
+        if signed is None:
+            warnings.append("TouchpointSettings.user_hash matches neither user_id nor user_id + \"\\n\" + email: "
+                            "the visitor stays anonymous.")
         else:
             for attempt in range(2):
                 try:
                     with transaction.atomic():
-                        return _verified_session(account, visitor_id, user, warnings)
+                        return _verified_session(account, visitor_id, user, signed, warnings, address).at(address)
                 except IntegrityError:  # two tabs signing the same new user in at once: read theirs
                     if attempt:
                         raise Conflict("Could not start the chat; try again.") from None
-    return _anonymous_session(account, visitor_id, warnings)
+    return _anonymous_session(account, visitor_id, warnings).at(address)
 
 
 def _anonymous_session(account: ChannelAccount, visitor_id: str, warnings: list[str]) -> VisitorSession:
@@ -152,28 +203,46 @@ def _anonymous_session(account: ChannelAccount, visitor_id: str, warnings: list[
                           verified=False, name=customer.name if customer else "", warnings=tuple(warnings))
 
 
-def _verified_session(account: ChannelAccount, visitor_id: str, user: SiteUser, warnings: list[str]) -> VisitorSession:
+def _verified_session(account: ChannelAccount, visitor_id: str, user: SiteUser, signed: Signed,
+                      warnings: list[str], address: str) -> VisitorSession:
+    """The customer the signed claims name: by the user id, else by a signed email, else new (or the
+    visitor's own anonymous record). Unsigned claims name nobody: the name fills an empty name, an
+    unsigned email is kept on the record as a hint for agents."""
     workspace_id = account.workspace_id
-    user_id = _valid_or_none("external", user.user_id, warnings)
-    email = _valid_or_none("email", user.email, warnings) if user.email else None
+    user_id = _valid_or_none("external", signed.user_id, warnings)
     if user_id is None:
         return _anonymous_session(account, visitor_id, warnings)
+    email = _valid_or_none("email", signed.email, warnings) if signed.email else None
+    hint = None
+    if user.email and signed.email is None:
+        hint = _valid_or_none("email", user.email, warnings)
+        if hint:
+            warnings.append("TouchpointSettings.email is not signed by user_hash: it is shown to agents as unverified "
+                            "and identifies nobody. Sign user_id + \"\\n\" + email to have it trusted.")
     known = selectors.identity_owner(workspace_id, "external", user_id) or (
         selectors.identity_owner(workspace_id, "email", email) if email else None)
     before = selectors.visitor_customer(workspace_id, visitor_id)
     if before is not None and before != known and selectors.has_verified_identity(before):
         visitor_id, before = new_visitor_id(), None  # another signed-in customer used this browser
-    if known is None:
-        known = before or customers.create_customer(workspace_id=workspace_id, name=user.name,
-                                                    identities=[("visitor", visitor_id)])
+    if known is None and before is None:
+        check_rate(NEW_VISITORS, account_id=account.pk, address=address)
+        known = customers.create_customer(workspace_id=workspace_id, name=user.name,
+                                          identities=[("visitor", visitor_id)])
+    elif known is None:
+        known = before
     elif before is not None and before.pk != known.pk:
         # What they wrote before signing in joins their record.
         known = customers.merge_customers(actor=widget_actor(workspace_id), source=before, target=known)
     customers.add_identity(customer=known, kind="external", value=user_id, verified=True)
     if email and selectors.identity_owner(workspace_id, "email", email) in (None, known):
         customers.add_identity(customer=known, kind="email", value=email, verified=True)
+    changes: dict = {}
     if user.name and not known.name:
-        known = customers.update_customer(actor=widget_actor(workspace_id), customer=known, name=user.name)
+        changes["name"] = user.name
+    if hint and not selectors.holds_identity(known, "email", hint) and known.custom_attributes.get("unverified_email") != hint:
+        changes["custom_attributes"] = {"unverified_email": hint}
+    if changes:
+        known = customers.update_customer(actor=widget_actor(workspace_id), customer=known, **changes)
     return VisitorSession(workspace_id, account.pk, visitor_id, known.pk, verified=True, name=known.name,
                           warnings=tuple(warnings))
 
@@ -198,6 +267,8 @@ def _session_customer(session: VisitorSession, *, name: str = "") -> Customer:
             if customer is None:
                 raise PermissionDenied("This chat session is no longer valid; reload the page.", code="session_invalid")
             return customer
+    if selectors.visitor_customer(session.workspace_id, session.visitor_id) is None:
+        _limit(session, NEW_VISITORS)  # a record for a new visitor id: the ids are the visitor's to make up
     customer = customers.resolve_customer(workspace_id=session.workspace_id, kind="visitor", value=session.visitor_id,
                                           name=name)
     if selectors.has_verified_identity(customer):
@@ -220,7 +291,7 @@ class Prechat:
     def parse(cls, raw: object) -> "Prechat | None":
         if not isinstance(raw, dict):
             return None
-        return cls(**{k: str(raw.get(k) or "").strip()[:200] for k in ("name", "email", "topic")})
+        return cls(**{k: clean_text(str(raw.get(k) or "")).strip()[:200] for k in ("name", "email", "topic")})
 
 
 def message_metadata(session: VisitorSession) -> dict:
@@ -334,7 +405,7 @@ def _over_rate_unless_resent(session: VisitorSession, client_id: str) -> Receive
     """Raises RateLimited for a visitor writing too fast, unless this is a resend of a message they
     sent before (no new message: answered all the same)."""
     try:
-        check_rate(session, "messages", settings.WIDGET_MESSAGES_PER_MINUTE, "messages")
+        _limit(session, MESSAGES)
     except RateLimited:
         already = _already_stored(session, client_id)
         if already is None:
@@ -351,10 +422,12 @@ def _resent(session: VisitorSession, message: Message) -> Received:
 def leave_offline_message(
     *, account: ChannelAccount, session: VisitorSession, client_id: str, email: str, text: str, name: str = "",
 ) -> Received:
-    """The away form: the answer will go out by email, so the conversation's customer must own the
-    address. A free address joins the visitor's record (unverified). An address another customer owns
-    files the message in a new conversation of that customer, as an email from that address would be,
-    and shows the visitor nothing of theirs."""
+    """The away form: the answer will go out by email, so the conversation's customer must hold the
+    address. An address nobody owns joins the visitor's record as a claim (taken from any other
+    visitor who claimed it): enough to answer by email and to thread the replies back, never a way to
+    anyone's records (customers.add_identity). An address a customer owns files the message in a new
+    conversation of that customer, as an email from that address would be, and shows the visitor
+    nothing of theirs."""
     already = _already_stored(session, client_id)
     if already is not None:
         return Received(already, False, session.customer_id)
@@ -362,7 +435,8 @@ def leave_offline_message(
     text = _check_text(text)
     if not text.strip():
         raise ValidationFailed("Write your message, and we'll answer it by email.", field="text")
-    check_rate(session, "messages", settings.WIDGET_MESSAGES_PER_MINUTE, "messages")
+    _limit(session, MESSAGES)
+    name = clean_text(name)
     actor = widget_actor(session.workspace_id)
     with transaction.atomic():
         owner = selectors.identity_owner(session.workspace_id, "email", email)
@@ -370,7 +444,7 @@ def leave_offline_message(
         conversation = None
         if owner is None:
             owner = mine
-            customers.add_identity(customer=owner, kind="email", value=email)
+            customers.add_identity(customer=owner, kind="email", value=email, claimed=True)
         elif mine is None or owner.pk != mine.pk:
             conversation = conversations.open_conversation(actor=actor, customer=owner, channel=Channel.WEBCHAT,
                                                            subject="Message left in the chat")
@@ -415,8 +489,8 @@ def _apply_prechat(account: ChannelAccount, session: VisitorSession, conversatio
     if prechat.email and not session.verified:
         email = normalize("email", prechat.email)
         owner = selectors.identity_owner(session.workspace_id, "email", email)
-        if owner is None:
-            customers.add_identity(customer=customer, kind="email", value=email)
+        if owner is None:  # nobody's, or only claimed: the visitor's claim now, which unlocks nothing
+            customers.add_identity(customer=customer, kind="email", value=email, claimed=True)
         elif owner.pk != customer.pk:
             # Someone else's address, and nothing proves it is theirs: shown to agents, not linked.
             conversations.update_conversation(actor=actor, conversation=conversation,
@@ -432,7 +506,9 @@ def _apply_prechat(account: ChannelAccount, session: VisitorSession, conversatio
 
 
 def _check_text(text: object) -> str:
-    text = text if isinstance(text, str) else ""
+    """The message's text as it will be stored (core.text: what the database cannot hold is cleaned
+    out), checked before it joins a lot so that it can only fail alone."""
+    text = clean_text(text) if isinstance(text, str) else ""
     limit = settings.WIDGET_MAX_MESSAGE_CHARS
     if len(text) > limit:
         raise ValidationFailed(f"The message is {len(text):,} characters; the limit is {limit:,}. Split it up.",
@@ -447,20 +523,63 @@ def _valid_email(email: str) -> str:
         raise ValidationFailed(f"{email!r} is not an email address we can answer.", field="email") from None
 
 
-def check_rate(session: VisitorSession, what: str, per_minute: int, noun: str) -> None:
-    """A fixed one-minute window per visitor, counted in the shared cache (Redis when scaled out)."""
+# ---- abuse limits ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rate:
+    """One thing the widget limits per minute: the settings that give its limit per visitor id (none
+    where the visitor id means nothing), per client address on the widget and per widget."""
+
+    what: str
+    noun: str
+    per_visitor: str | None
+    per_address: str
+    per_widget: str
+
+
+MESSAGES = Rate("messages", "messages", "WIDGET_MESSAGES_PER_MINUTE", "WIDGET_MESSAGES_PER_MINUTE_PER_ADDRESS",
+                "WIDGET_MESSAGES_PER_MINUTE_PER_WIDGET")
+UPLOADS = Rate("uploads", "files", "WIDGET_UPLOADS_PER_MINUTE", "WIDGET_UPLOADS_PER_MINUTE_PER_ADDRESS",
+               "WIDGET_UPLOADS_PER_MINUTE_PER_WIDGET")
+SESSIONS = Rate("sessions", "new chats", None, "WIDGET_SESSIONS_PER_MINUTE_PER_ADDRESS",
+                "WIDGET_SESSIONS_PER_MINUTE_PER_WIDGET")
+NEW_VISITORS = Rate("new-visitors", "new visitors", None, "WIDGET_NEW_VISITORS_PER_MINUTE_PER_ADDRESS",
+                    "WIDGET_NEW_VISITORS_PER_MINUTE_PER_WIDGET")
+
+
+def _limit(session: VisitorSession, rate: Rate) -> None:
+    check_rate(rate, account_id=session.account_id, address=session.address, visitor_id=session.visitor_id)
+
+
+def check_rate(rate: Rate, *, account_id: int, address: str, visitor_id: str | None = None) -> None:
+    """Counts one more against the visitor's, the address's and the widget's limits, in that order, and
+    raises RateLimited at the first one over. Fixed one-minute windows counted in the shared cache
+    (Redis when scaled out). The address is unknown ("") only where no server gave one: not counted."""
     now = time.time()
-    key = f"widget-rate:{what}:{session.account_id}:{session.visitor_id}:{int(now // 60)}"
+    retry_after = 60 - int(now) % 60
+    scopes = (
+        ("visitor", visitor_id, rate.per_visitor, "Slow down: at most {limit} {noun} a minute."),
+        ("address", address, rate.per_address, "Too many {noun} from your network: at most {limit} a minute."),
+        ("widget", "all", rate.per_widget, "This chat is very busy right now."),
+    )
+    for scope, who, setting, message in scopes:
+        if not who or setting is None:
+            continue
+        limit = getattr(settings, setting)
+        if _count(f"widget-rate:{rate.what}:{account_id}:{scope}:{who}:{int(now // 60)}") > limit:
+            raise RateLimited(message.format(limit=limit, noun=rate.noun) + f" Try again in {retry_after} s.",
+                              retry_after=retry_after)
+
+
+def _count(key: str) -> int:
+    """One more in this window, as the cache counts it."""
     cache.add(key, 0, timeout=90)
     try:
-        count = cache.incr(key)
+        return cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=90)
-        count = 1
-    if count > per_minute:
-        retry_after = 60 - int(now) % 60
-        raise RateLimited(f"Slow down: at most {per_minute} {noun} a minute. Try again in {retry_after} s.",
-                          retry_after=retry_after)
+        return 1
 
 
 # ---- uploads ---------------------------------------------------------------------------------
@@ -468,7 +587,7 @@ def check_rate(session: VisitorSession, what: str, per_minute: int, noun: str) -
 
 def store_upload(*, session: VisitorSession, filename: str, content_type: str, data: bytes) -> dict:
     """Keep a file until the message that carries it is sent; the widget gets a signed ticket for it."""
-    check_rate(session, "uploads", settings.WIDGET_UPLOADS_PER_MINUTE, "files")
+    _limit(session, UPLOADS)
     check_upload_size(filename, len(data))
     content_type = (content_type or "application/octet-stream").split(";")[0].strip().lower()
     if content_type not in settings.ATTACHMENT_CONTENT_TYPES:
@@ -560,9 +679,14 @@ def validate_config(actor: Actor, config: dict) -> dict:
     return config
 
 
+DEMO_STORE = "demo_store"  # the config mark of the demo store's own widget
+
+
 def ensure_demo_widget(workspace: Workspace) -> ChannelAccount:
-    """The demo store's widget: made the first time the demo store page is shown, with a topic per team."""
-    existing = ChannelAccount.objects.filter(workspace=workspace, kind=Channel.WEBCHAT, is_active=True).first()
+    """The demo store's own widget, made the first time the demo store page is shown, with a topic per
+    team. Never a widget an admin made: the demo store hands out sign-ins signed with its secret."""
+    existing = ChannelAccount.objects.filter(workspace=workspace, kind=Channel.WEBCHAT, is_active=True,
+                                             config__demo_store=True).first()
     if existing is not None:
         return existing
     from touchpoint.accounts.models import Team
@@ -571,6 +695,21 @@ def ensure_demo_widget(workspace: Workspace) -> ChannelAccount:
                                                                                                 "Billing"))}
     return ChannelAccount.objects.create(
         workspace=workspace, kind=Channel.WEBCHAT, name="Demo store", address=f"wk_{secrets.token_urlsafe(18)}",
-        config={"prechat": True, "topics": topics, "title": "Northwind Outfitters",
+        config={DEMO_STORE: True, "prechat": True, "topics": topics, "title": "Northwind Outfitters",
                 "greeting": "Hi! Ask us about an order, a return or your bill."},
     )
+
+
+def demo_sign_in(*, account: ChannelAccount, demo_workspace: Workspace) -> dict:
+    """What the demo store's "Sign in" puts on its page for anyone who clicks: a made-up shopper signed
+    as a shop's server would sign its user (user id and email). Only for the demo store's own widget in
+    the demo workspace, and only a shopper whose address is on a domain reserved for examples, so a
+    real customer is never signed in by a public page. Anything else: NotFound."""
+    if not (account.config or {}).get(DEMO_STORE) or account.workspace_id != demo_workspace.pk:
+        raise NotFound("The demo sign-in exists only on the demo store of the demo workspace.")
+    shopper = selectors.demo_shopper(demo_workspace.pk)
+    if shopper is None:
+        raise NotFound("The demo workspace has no demo shopper to sign in as.")
+    customer, user_id, email = shopper
+    return {"user_id": user_id, "email": email, "name": customer.name,
+            "user_hash": user_hash(account.secret, user_id, email)}

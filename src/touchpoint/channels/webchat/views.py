@@ -20,6 +20,7 @@ from touchpoint.channels.webchat.consumers import origin_allowed
 from touchpoint.channels.webchat.services import VisitorSession
 from touchpoint.conversations.models import Attachment, Channel, MessageKind
 from touchpoint.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from touchpoint.core.net import request_address
 from touchpoint.customers.models import Customer
 
 View = Callable[..., HttpResponse]
@@ -65,7 +66,7 @@ def _account(key: str) -> ChannelAccount:
 
 
 def _session(request: HttpRequest, token: str) -> tuple[VisitorSession, ChannelAccount]:
-    session = VisitorSession.from_token(token)
+    session = VisitorSession.from_token(token).at(request_address(request))
     account = ChannelAccount.objects.select_related("workspace").filter(
         pk=session.account_id, kind=Channel.WEBCHAT, is_active=True).first()
     if account is None:
@@ -186,19 +187,20 @@ PRODUCTS = [
 
 def demo_store(request: HttpRequest) -> HttpResponse:
     """Northwind Outfitters' shop front with the chat widget on it (only while the demo workspace exists).
-    "Sign in" shows identity verification: the page's server signs the shopper's id for the widget."""
+    "Sign in" shows identity verification: the page's server signs a made-up shopper for the widget,
+    for anyone who asks, which is why it exists only here (services.demo_sign_in)."""
     from touchpoint.demo import demo_workspace
 
     workspace = demo_workspace()
     if workspace is None:
         raise Http404("The demo store appears once the demo is loaded (`touchpoint demo`).")
     account = services.ensure_demo_widget(workspace)
-    shopper = selectors.demo_shopper(workspace.pk) if request.GET.get("signed_in") else None
     signed = None
-    if shopper is not None:
-        customer, user_id, email = shopper
-        signed = {"user_id": user_id, "email": email, "name": customer.name,
-                  "user_hash": services.user_hash(account.secret, user_id)}
+    if request.GET.get("signed_in"):
+        try:
+            signed = services.demo_sign_in(account=account, demo_workspace=workspace)
+        except NotFound as error:
+            raise Http404(error.message) from None
     return render(request, "webchat/demo_store.html", {
         "workspace": workspace, "key": account.address, "products": PRODUCTS, "signed": signed,
     })

@@ -35,9 +35,11 @@ class Command(BaseCommand):
             # Channels' router speaks no lifespan protocol; static files come from WhiteNoise.
             # No per-message compression on the sockets: their frames are a few hundred bytes, and
             # deflating each cost more CPU than anything else a busy widget socket does.
+            # X-Forwarded-For and -Proto are believed only from TRUSTED_PROXIES (core.net reads the same list).
             uvicorn.run("touchpoint.asgi:application", host=host, port=port, lifespan="off",
-                        log_level=os.environ.get("LOG_LEVEL", "warning").lower(), proxy_headers=True,
-                        ws_per_message_deflate=False)
+                        log_level=os.environ.get("LOG_LEVEL", "warning").lower(),
+                        proxy_headers=bool(settings.TRUSTED_PROXIES),
+                        forwarded_allow_ips=",".join(settings.TRUSTED_PROXIES) or None, ws_per_message_deflate=False)
         finally:
             if stop is not None:
                 stop.set()

@@ -42,7 +42,8 @@ class Command(BaseCommand):
         self.stdout.write(f'  <script src="{url.rstrip("/")}/widget/v1/{widget.address}.js" async></script>\n')
         self.stdout.write("Identity verification secret (shown once; keep it on the site's server):\n")
         self.stdout.write(f"  {widget.secret}\n")
-        self.stdout.write("user_hash = HMAC-SHA256(secret, user_id), hex; see the README.")
+        self.stdout.write('user_hash = HMAC-SHA256(secret, user_id) as hex; to have the email trusted too, over '
+                          'user_id + "\\n" + email. See "Identity verification" in the README.')
 
     def _topics(self, workspace: Workspace, pairs: list[str]) -> dict[str, int]:
         topics = {}
